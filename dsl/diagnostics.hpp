@@ -83,6 +83,8 @@ enum class Code {
 std::string_view code_id(Code code);
 // A short kebab-case name: "unknown-bucket".
 std::string_view code_name(Code code);
+// One sentence saying what the code means.
+std::string_view code_summary(Code code);
 // Warnings for W codes, errors otherwise.
 Severity default_severity(Code code);
 // Every code, in numeric order (for documentation and tests).

@@ -1,0 +1,84 @@
+#include "dsl/ast.hpp"
+
+namespace portcullis::dsl::ast {
+namespace {
+
+std::string quote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string quote_string(const std::string& text) { return quote(text); }
+
+std::string to_source(const Approver& approver) {
+  switch (approver.kind) {
+    case Approver::Kind::automatic: return "auto";
+    case Approver::Kind::manager: return "manager";
+    case Approver::Kind::app_owner: return "app.owner";
+    case Approver::Kind::person: return quote(approver.name);
+    case Approver::Kind::group: return "group " + quote(approver.name);
+    case Approver::Kind::pool: return approver.name;
+    case Approver::Kind::deny: return approver.name.empty() ? "deny" : "deny " + quote(approver.name);
+    case Approver::Kind::people: {
+      std::string out = "people ";
+      for (std::size_t i = 0; i < approver.people.size(); ++i) {
+        if (i > 0) out += ", ";
+        out += quote(approver.people[i].value);
+      }
+      return out;
+    }
+  }
+  return {};
+}
+
+std::string to_source(const Step& step) {
+  std::string out;
+  if (step.quorum) out = std::to_string(step.quorum->value) + " of ";
+  return out + to_source(step.approver);
+}
+
+std::string to_source(const Route& route) {
+  std::string out;
+  for (std::size_t b = 0; b < route.branches.size(); ++b) {
+    const Branch& branch = route.branches[b];
+    if (b > 0) out += " else ";
+    for (std::size_t s = 0; s < branch.steps.size(); ++s) {
+      if (s > 0) out += " then ";
+      out += to_source(branch.steps[s]);
+    }
+    if (branch.when) out += " when " + branch.when->text;
+  }
+  return out;
+}
+
+std::string format_duration(std::int64_t seconds) {
+  if (seconds == 0) return "0s";
+  struct Unit {
+    std::int64_t size;
+    char suffix;
+  };
+  // Days are the largest unit: `90d` reads better than `12w6d`.
+  static constexpr Unit kUnits[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  std::string out;
+  for (const Unit& unit : kUnits) {
+    if (seconds >= unit.size) {
+      out += std::to_string(seconds / unit.size) + unit.suffix;
+      seconds %= unit.size;
+    }
+  }
+  return out;
+}
+
+}  // namespace portcullis::dsl::ast

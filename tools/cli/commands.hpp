@@ -1,0 +1,22 @@
+#pragma once
+// The subcommands of the `portcullis` binary. Each add_*_command registers
+// its subcommand on `app`; when it runs, it stores its exit status in
+// `exit_code`.
+//
+// Exit statuses follow the conventions of policy tools such as opa and
+// terraform: 0 success, 1 the policy has errors (or fmt --check found
+// unformatted files), 2 usage or I/O error. Commands that judge changes
+// (diff) use 3 for "needs review".
+
+#include <CLI/CLI.hpp>
+
+namespace portcullis::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;
+inline constexpr int kExitUsage = 2;
+
+void add_check_command(CLI::App& app, int& exit_code);
+void add_fmt_command(CLI::App& app, int& exit_code);
+
+}  // namespace portcullis::cli
