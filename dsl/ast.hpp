@@ -237,6 +237,7 @@ struct Conflict {
   std::optional<Identifier> action;      // deny | escalate
   std::optional<Approver> escalate_to;   // for `escalate to X`
   Span action_span;
+  std::optional<StringLit> description;
   Span span;
 };
 

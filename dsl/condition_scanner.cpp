@@ -9,6 +9,19 @@ namespace {
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
+// Words CEL reserves: never an operand, so a condition cannot start or
+// continue with one (this is what ends a condition at `else`).
+bool is_reserved_word(std::string_view word) {
+  static constexpr std::string_view kReserved[] = {"as",       "break",   "const",  "continue", "else",
+                                                   "for",      "function", "if",    "import",   "let",
+                                                   "loop",     "package", "namespace", "return", "var",
+                                                   "void",     "while",   "in"};
+  for (auto reserved : kReserved) {
+    if (word == reserved) return true;
+  }
+  return false;
+}
+
 class Scanner {
  public:
   explicit Scanner(std::string_view text) : text_(text) {}
@@ -43,8 +56,13 @@ class Scanner {
                    (c == '.' && pos_ + 1 < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_ + 1])))) {
           skip_number();
         } else if (is_ident_start(c) || c == '.') {
+          const std::size_t word_start = pos_;
           if (c == '.') ++pos_;
           while (pos_ < text_.size() && is_ident_char(text_[pos_])) ++pos_;
+          if (is_reserved_word(text_.substr(word_start, pos_ - word_start))) {
+            pos_ = word_start;
+            break;
+          }
         } else {
           break;
         }

@@ -1124,6 +1124,8 @@ struct action<g::conflict_item> {
         conflict.action = std::get<ast::Identifier>(field.payload);
         conflict.escalate_to = field.escalate_to;
         conflict.action_span = field.span;
+      } else if (field.kind == Field::Kind::description) {
+        place(s, conflict.description, std::get<ast::StringLit>(field.payload), field, "description");
       }
     }
     s.ast.items.emplace_back(std::move(conflict));

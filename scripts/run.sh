@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job: installs what is needed, builds Portcullis, and runs it over
+# the shipped policies (the acme example and the standard modules).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTCULLIS_TESTS=OFF -DPORTCULLIS_BENCH=OFF >/dev/null
+cmake --build build --target portcullis -- -j"$(nproc)"
+
+portcullis=build/tools/cli/portcullis
+echo "== portcullis check --strict examples/ policies/"
+"$portcullis" check --strict examples/ policies/
+echo "== portcullis fmt --check examples/ policies/"
+"$portcullis" fmt --check examples/ policies/
+echo "all policies are valid and formatted"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds everything with warnings as errors, and
+# runs the whole test suite (unit, integration, CLI, and a bounded fuzzing
+# run). Exits non-zero when any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+jobs="$(nproc)"
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTCULLIS_WERROR=ON >/dev/null
+cmake --build build -- -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
