@@ -210,7 +210,11 @@ class Checker {
     }
     if (unparsed(keyword_of(code), name.name)) return static_cast<decltype(&it->second)>(nullptr);
     auto& d = out_.error(code, name.span, "unknown " + std::string(what) + " " + backtick(name.name));
-    suggest(d, name.name, keys_of(table), what);
+    const auto candidates = keys_of(table);
+    suggest(d, name.name, candidates, what);
+    // The name it was probably meant to be is not "unused": one typo, one
+    // diagnostic.
+    if (auto best = closest_match(name.name, candidates)) table.find(*best)->second.used = true;
     return static_cast<decltype(&it->second)>(nullptr);
   }
 
