@@ -12,13 +12,55 @@ std::string quote(const std::string& text) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default: out += c;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+          // Control characters would not survive a round trip unescaped.
+          static constexpr char kHex[] = "0123456789ABCDEF";
+          out += "\\u{";
+          out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+          out += kHex[static_cast<unsigned char>(c) & 0xF];
+          out += '}';
+        } else {
+          out += c;
+        }
     }
   }
   return out + "\"";
 }
 
 }  // namespace
+
+std::optional<std::int64_t> parse_duration(std::string_view text) {
+  constexpr std::int64_t kCentury = 100LL * 366 * 24 * 3600;
+  std::int64_t total = 0;
+  std::int64_t number = 0;
+  bool digits = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      number = number * 10 + (c - '0');
+      if (number > kCentury) return std::nullopt;
+      digits = true;
+      continue;
+    }
+    if (!digits) return std::nullopt;
+    std::int64_t unit = 0;
+    switch (c) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      case 'w': unit = 7 * 86400; break;
+      default: return std::nullopt;
+    }
+    if (number > kCentury / unit) return std::nullopt;
+    total += number * unit;
+    if (total > kCentury) return std::nullopt;
+    number = 0;
+    digits = false;
+  }
+  if (digits || text.empty()) return std::nullopt;
+  return total;
+}
 
 std::string quote_string(const std::string& text) { return quote(text); }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -401,6 +402,9 @@ std::string to_source(const Step& step);
 std::string to_source(const Route& route);
 // A string literal as the language writes it, quotes and escapes included.
 std::string quote_string(const std::string& text);
+// Parses a duration as the language writes it (`90d`, `1h30m`); nullopt
+// when malformed or longer than a century.
+std::optional<std::int64_t> parse_duration(std::string_view text);
 // `1h30m`: the canonical spelling of a duration in seconds.
 std::string format_duration(std::int64_t seconds);
 

@@ -276,7 +276,9 @@ class Checker {
     }
     if (unparsed("provider", key)) return;
     auto& d = out_.error(Code::unknown_provider, name.span, "unknown provider " + backtick(key));
-    suggest(d, key, keys_of(providers_), "provider");
+    const auto candidates = keys_of(providers_);
+    suggest(d, key, candidates, "provider");
+    if (auto best = closest_match(key, candidates)) providers_.find(*best)->second.used = true;
   }
 
   // ---- providers, trackers, chats -----------------------------------------
@@ -341,7 +343,22 @@ class Checker {
     }
   }
 
+  // Literal strings inside a list value that look like credentials.
+  void check_list_for_secrets(const ast::Setting& setting, const ast::ListValue& list) {
+    for (const auto& item : list.items) {
+      if (const auto* literal = std::get_if<ast::StringLit>(&item.data); literal && looks_like_secret(literal->value)) {
+        auto& d = out_.error(Code::literal_secret, item.span, "a credential is written in setting " + backtick(setting.key.name));
+        d.help = "reference secrets with env(\"NAME\") or file(\"path\")";
+      } else if (const auto* nested = std::get_if<ast::ListValue>(&item.data)) {
+        check_list_for_secrets(setting, *nested);
+      }
+    }
+  }
+
   void check_secret(const ast::Setting& setting, bool must_be_reference) {
+    if (const auto* list = std::get_if<ast::ListValue>(&setting.value.data)) {
+      check_list_for_secrets(setting, *list);
+    }
     if (const auto* ref = std::get_if<ast::SecretRef>(&setting.value.data)) {
       const bool env = ref->kind == ast::SecretRef::Kind::env;
       if (env ? !valid_env_name(ref->target.value) : ref->target.value.empty()) {
@@ -797,6 +814,9 @@ class Checker {
   // ---- unused ---------------------------------------------------------------
 
   void report_unused() {
+    // With items that failed to parse, references are unknown: saying that
+    // something is unused would likely be wrong.
+    if (!unparsed_.empty()) return;
     for (const auto& [name, entry] : buckets_) {
       // `unknown` is used implicitly: requests outside the catalog go there.
       if (entry.used || entry.in_module || name == "unknown") continue;

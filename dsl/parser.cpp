@@ -103,28 +103,19 @@ struct State {
   std::size_t offset(const char* p) const { return static_cast<std::size_t>(p - base); }
 
   // Ends a match before the whitespace and comments that `tok<>` swallowed.
+  // Comments are known exactly (the grammar recorded each one), so a `#`
+  // inside a string never counts.
   const char* trim(const char* begin, const char* end) const {
     while (true) {
       while (end > begin && std::isspace(static_cast<unsigned char>(end[-1]))) --end;
-      // Is the tail of this line a comment? Find the line's first '#'
-      // outside a string.
-      const char* line = end;
-      while (line > begin && line[-1] != '\n') --line;
-      char quote = 0;
-      const char* hash = nullptr;
-      for (const char* p = line; p < end; ++p) {
-        if (quote) {
-          if (*p == '\\') ++p;
-          else if (*p == quote) quote = 0;
-        } else if (*p == '"' || *p == '\'') {
-          quote = *p;
-        } else if (*p == '#') {
-          hash = p;
-          break;
-        }
-      }
-      if (!hash) return end;
-      end = hash;
+      if (end == begin || comments.empty()) return end;
+      const auto last = static_cast<std::uint32_t>(offset(end) - 1);
+      auto it = comments.upper_bound(last);
+      if (it == comments.begin()) return end;
+      --it;
+      const ast::Comment& comment = it->second;
+      if (comment.span.end < last + 1 || base + comment.span.begin < begin) return end;
+      end = base + comment.span.begin;
     }
   }
 
@@ -813,7 +804,8 @@ struct action<g::conflict_action_field> {
     if (auto word = first_of<ast::Identifier>(pieces)) {
       field.payload = *word;
     } else {
-      const Span value_span = Span::make(s.file, span.begin + 7, span.end);
+      const auto at = span.text().find("escalate");
+      const Span value_span = Span::make(s.file, span.begin + (at == std::string_view::npos ? 0 : at), span.end);
       field.payload = ast::Identifier{"escalate", value_span};
       field.escalate_to = first_of<ast::Approver>(pieces);
     }
@@ -1359,14 +1351,14 @@ std::size_t token_length(const char* current, const char* end) {
 template <typename Rule>
 struct control : pegtl::normal<Rule> {
   template <typename ParseInput>
-  static void start(const ParseInput&, State& s) {
+  static void start(const ParseInput& in, State& s) {
     if constexpr (is_builder<Rule>) s.marks.push_back(s.stack.size());
     if constexpr (context_of<Rule> != Context::none) s.contexts.push_back(context_of<Rule>);
     if constexpr (std::is_same_v<Rule, g::list_value>) {
       if (++s.list_depth > limits::kMaxValueNesting) {
         throw SyntaxError{Code::nesting_too_deep,
                           "lists nest deeper than " + std::to_string(limits::kMaxValueNesting) + " levels",
-                          0, 1, std::nullopt};
+                          s.offset(in.current()), 1, std::nullopt};
       }
     }
   }
@@ -1388,6 +1380,11 @@ struct control : pegtl::normal<Rule> {
     const char* end = in.end();
     SyntaxError error{info.code, std::string(info.message), s.offset(current), token_length(current, end),
                       std::nullopt};
+    if (info.code == Code::invalid_escape && error.offset > 0) {
+      // Point at the whole escape, backslash included.
+      error.offset -= 1;
+      error.length = 2;
+    }
     if constexpr (std::is_same_v<Rule, g::condition_expected>) {
       explain_condition(error, std::string_view(current, static_cast<std::size_t>(end - current)));
       throw error;
@@ -1558,9 +1555,7 @@ ParseResult parse(const SourceFilePtr& source) {
       if (in.empty()) break;
     } catch (const SyntaxError& error) {
       state.reset();
-      const std::size_t offset = error.offset == 0 && error.code == Code::nesting_too_deep
-                                     ? static_cast<std::size_t>(in.current() - text.data())
-                                     : error.offset;
+      const std::size_t offset = error.offset;
       auto& d = state.diagnostics.error(error.code, Span::make(source, offset, offset + error.length), error.message);
       d.help = error.help;
       if (++syntax_errors >= limits::kMaxDiagnostics) break;

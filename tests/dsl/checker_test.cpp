@@ -218,7 +218,9 @@ chat slack { channel: "#a"; token: "xoxb-123-456"; signing_secret: env("S") })")
     const std::string text = render_text(d);
     EXPECT_EQ(d.message.find("00aBcDeFgHiJkLmN"), std::string::npos);
     EXPECT_EQ(d.message.find("xoxb"), std::string::npos);
-    if (d.help) EXPECT_EQ(d.help->find("xoxb"), std::string::npos);
+    if (d.help) {
+      EXPECT_EQ(d.help->find("xoxb"), std::string::npos);
+    }
   }
   EXPECT_EQ(expect_code(run, Code::literal_secret).help, "reference it instead: token: env(\"TOKEN\") or file(\"/run/secrets/token\")");
 }

@@ -18,5 +18,7 @@ inline constexpr int kExitUsage = 2;
 
 void add_check_command(CLI::App& app, int& exit_code);
 void add_fmt_command(CLI::App& app, int& exit_code);
+void add_test_command(CLI::App& app, int& exit_code);
+void add_explain_command(CLI::App& app, int& exit_code);
 
 }  // namespace portcullis::cli

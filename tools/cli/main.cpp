@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   int exit_code = portcullis::cli::kExitOk;
   portcullis::cli::add_check_command(app, exit_code);
   portcullis::cli::add_fmt_command(app, exit_code);
+  portcullis::cli::add_test_command(app, exit_code);
+  portcullis::cli::add_explain_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,99 @@
+#pragma once
+// Route resolution: what the policy decides for one access request.
+//
+// resolve() is a pure function of the compiled policy, the request, what
+// the directory says, and the time: the same inputs give the same Plan.
+// A Plan says whether the request is denied, rejected as invalid, sent to
+// triage, approved at once, or needs a sequence of approval steps; which
+// groups it grants and for how long; and which policy lines decided each of
+// these.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "interpreter/directory.hpp"
+#include "interpreter/model.hpp"
+
+namespace portcullis::interpreter {
+
+using Time = std::int64_t;  // seconds since the Unix epoch, UTC
+
+struct AccessRequest {
+  std::string requester;  // email
+  std::string app;
+  std::string role;
+  std::optional<Seconds> duration;  // what was asked for; nullopt: the default
+  bool permanent = false;           // asked explicitly for no expiry
+  std::string justification;
+  std::string ticket;
+};
+
+// What the resolver knows beyond the policy.
+struct Facts {
+  const Directory* directory = nullptr;  // may be null: nothing is known
+  // Roles the requester already holds, as (app, role).
+  std::vector<std::pair<std::string, std::string>> current_grants;
+};
+
+// A policy line behind a decision.
+struct Reason {
+  std::string text;
+  Span span;
+};
+
+struct PlanStep {
+  int quorum = 1;
+  Approver source;  // the approver as the policy wrote it (before any escalation)
+  // Who may approve, the requester excluded. Empty with `eligible_known`
+  // false when the directory does not know the group: nobody can approve
+  // until it does.
+  std::vector<std::string> eligible;
+  bool eligible_known = true;
+  std::string who;  // "the app owner (dana@acme.com)", "2 of group platform-leads"
+  std::string why;  // why these people: "owner of app Figma", "security on call"
+  std::optional<Seconds> remind_after;
+  std::optional<Seconds> escalate_after;
+  std::vector<std::string> escalate_to;  // eligible after escalation (requester excluded)
+  std::string escalate_who;
+  Span span;
+};
+
+enum class Outcome {
+  approval,       // steps must approve
+  auto_approved,  // nobody needs to approve
+  denied,         // the policy refuses (a `deny` route or a conflict)
+  rejected,       // the request itself is invalid (missing field, duration)
+  triage,         // not in the catalog: IT maps it to a role or denies it
+};
+
+std::string_view outcome_name(Outcome outcome);
+
+struct Plan {
+  Outcome outcome = Outcome::rejected;
+  std::string app;
+  std::string role;
+  std::string app_title;
+  std::string bucket;
+  std::vector<PlanStep> steps;
+  std::optional<Seconds> duration;  // nullopt: permanent
+  std::vector<GroupRef> groups;
+  std::optional<std::string> manual;  // fulfilled by a person, not by groups
+  std::optional<int> max_renewals;
+  bool expiry_required = false;
+  std::string denial;  // why, for denied and rejected
+  std::vector<Reason> reasons;
+};
+
+Plan resolve(const Policy& policy, const AccessRequest& request, const Facts& facts, Time now);
+
+// The eligible approvers of one approver reference for `requester`'s
+// request on `app` (may be null), requester excluded. nullopt when the
+// directory cannot say (unknown group or person). Exposed for re-checking
+// approvals at run time and for reviews.
+std::optional<std::vector<std::string>> eligible_approvers(const Policy& policy, const Approver& approver,
+                                                           const App* app, const std::string& requester,
+                                                           const Directory* directory);
+
+}  // namespace portcullis::interpreter
