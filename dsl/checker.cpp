@@ -5,6 +5,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "dsl/cel/checker.hpp"
+#include "dsl/condition_env.hpp"
 #include "dsl/limits.hpp"
 #include "dsl/suggest.hpp"
 
@@ -494,13 +496,111 @@ class Checker {
     }
   }
 
+  // ---- conditions -----------------------------------------------------------
+
+  // Parses and type-checks one CEL condition against the attributes its
+  // place allows; positions inside the condition map back to the file.
+  void check_condition(const ast::Condition& condition, const cel::Env& env) {
+    const auto analysis = cel::analyze(condition.text, env);
+    auto span_of = [&](const cel::Span& s) {
+      const std::uint32_t begin = condition.span.begin + static_cast<std::uint32_t>(s.begin);
+      const std::uint32_t end = condition.span.begin + static_cast<std::uint32_t>(std::max(s.end, s.begin + 1));
+      return Span::make(condition.span.file, begin, std::min(end, condition.span.end));
+    };
+    for (const auto& issue : analysis.issues) {
+      std::string message = issue.message;
+      std::optional<std::string> help;
+      if (const auto open = message.find(" (did you mean '"); open != std::string::npos) {
+        const auto close = message.find("'?)", open);
+        if (close != std::string::npos) {
+          help = "did you mean `" + message.substr(open + 16, close - open - 16) + "`?";
+          message.erase(open);
+        }
+      }
+      message = readable(std::move(message));
+      Code code = Code::condition_type;
+      if (!analysis.expr) {
+        code = Code::condition_syntax;
+      } else if (issue.message.starts_with("undeclared") || issue.message.find(" has no field ") != std::string::npos) {
+        code = Code::unknown_attribute;
+      }
+      auto& d = out_.error(code, span_of(issue.span), message);
+      d.help = help;
+      if (code == Code::unknown_attribute && !help) d.help = "see docs/language.md for the attributes conditions can use";
+    }
+    if (analysis.ok() && analysis.type && analysis.type->kind != cel::TypeKind::bool_ &&
+        analysis.type->kind != cel::TypeKind::dyn) {
+      auto& d = out_.error(Code::condition_type, condition.span,
+                           "a condition must be true or false, but this one is " + type_name(*analysis.type));
+      d.help = "compare it with something, for example `... == \"value\"`";
+    }
+  }
+
+  // The checker names object types by their internal names; say what they
+  // are in the policy's words.
+  static std::string readable(std::string message) {
+    static const std::pair<std::string_view, std::string_view> kNames[] = {
+        {"'portcullis.Person' has no field", "`requester` has no attribute"},
+        {"'portcullis.Request' has no field", "`request` has no attribute"},
+        {"'portcullis.App' has no field", "`app` has no attribute"},
+        {"'portcullis.Role' has no field", "`role` has no attribute"},
+        {"'portcullis.Member' has no field", "`member` has no attribute"},
+        {"undeclared reference to", "unknown name"},
+        {"'portcullis.Person'", "a person"},
+        {"'portcullis.Request'", "a request"},
+        {"'portcullis.App'", "an app"},
+        {"'portcullis.Role'", "a role"},
+        {"'portcullis.Member'", "a member"},
+    };
+    for (const auto& [from, to] : kNames) {
+      for (auto at = message.find(from); at != std::string::npos; at = message.find(from, at + to.size())) {
+        message.replace(at, from.size(), to);
+      }
+    }
+    // Names in backticks, as every other diagnostic writes them.
+    for (auto open = message.find('\''); open != std::string::npos; open = message.find('\'', open + 1)) {
+      const auto close = message.find('\'', open + 1);
+      if (close == std::string::npos) break;
+      message[open] = '`';
+      message[close] = '`';
+      open = close;
+    }
+    return message;
+  }
+
+  static std::string type_name(const cel::Type& type) {
+    switch (type.kind) {
+      case cel::TypeKind::int_: return "an int";
+      case cel::TypeKind::uint_: return "a uint";
+      case cel::TypeKind::double_: return "a double";
+      case cel::TypeKind::string: return "a string";
+      case cel::TypeKind::bytes: return "bytes";
+      case cel::TypeKind::list: return "a list";
+      case cel::TypeKind::map: return "a map";
+      case cel::TypeKind::timestamp: return "a timestamp";
+      case cel::TypeKind::duration: return "a duration";
+      case cel::TypeKind::null_type: return "null";
+      case cel::TypeKind::object: return "an object";
+      default: return "not a boolean";
+    }
+  }
+
+  void check_route_conditions(const ast::Route& route) {
+    for (const auto& branch : route.branches) {
+      if (branch.when) check_condition(*branch.when, *condition_envs().route);
+    }
+  }
+
   // ---- shared settings ------------------------------------------------------
 
   // Checks the fields of one Settings block in isolation; `app` is the app
   // the block belongs to (null for a bucket).
   void check_settings_block(const ast::Settings& settings, const ast::App* app, std::string_view) {
     if (settings.bucket) bucket(*settings.bucket);
-    if (settings.approve) check_route(*settings.approve, app);
+    if (settings.approve) {
+      check_route(*settings.approve, app);
+      check_route_conditions(*settings.approve);
+    }
     if (settings.duration) check_duration(*settings.duration);
     if (settings.renew && static_cast<std::size_t>(settings.renew->max_times.value) > limits::kMaxListItems) {
       out_.error(Code::invalid_count, settings.renew->max_times.span, "too many renewals");
@@ -760,7 +860,10 @@ class Checker {
       }
     };
     if (review.undecided) check_decision(*review.undecided);
-    for (const auto& rec : review.recommendations) check_decision(rec.action);
+    for (const auto& rec : review.recommendations) {
+      check_decision(rec.action);
+      check_condition(rec.when, *condition_envs().review);
+    }
   }
 
   void check_test(const ast::Test& test) {

@@ -68,6 +68,10 @@ enum class Code {
   // Conflicts and reviews (E07xx)
   conflict_too_small,      // E0701
   invalid_value,           // E0702
+  // Conditions (E08xx)
+  condition_syntax,        // E0801
+  unknown_attribute,       // E0802
+  condition_type,          // E0803
   // Limits (E09xx)
   file_too_large,          // E0901
   nesting_too_deep,        // E0902

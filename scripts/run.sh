@@ -13,4 +13,12 @@ echo "== portcullis check --strict examples/ policies/"
 "$portcullis" check --strict examples/ policies/
 echo "== portcullis fmt --check examples/ policies/"
 "$portcullis" fmt --check examples/ policies/
-echo "all policies are valid and formatted"
+echo "== portcullis test examples/ policies/"
+"$portcullis" test --directory examples/acme/directory.json examples/ policies/
+echo "== portcullis explain: a two-step privileged request"
+"$portcullis" explain examples/acme/acme.policy --directory examples/acme/directory.json \
+  --requester ann.lee@acme.com --app aws_prod --role admin --duration 6h \
+  --reason "INC-4411: failover of the orders database" --ticket ACC-1042
+echo "== portcullis explain: a contractor asks for Figma"
+"$portcullis" explain examples/acme/acme.policy --directory examples/acme/directory.json \
+  --requester ann.lee@acme.com --app figma --role viewer --attr employment=contractor

@@ -311,3 +311,52 @@ TEST(Checker, DiagnosticsOfASharedImportAppearOnce) {
 
 }  // namespace
 }  // namespace portcullis::dsl
+
+namespace portcullis::dsl {
+namespace {
+
+TEST(CheckerConditions, UnknownAttributeIsReportedInsideTheCondition) {
+  const auto run = testing::check_text(
+      "bucket b {\n  approve: auto when requester.employment == \"full_time\" && requester.departmnt == \"it\" else manager\n}\n"
+      "app a { bucket: b; role r { manual \"m\" } }\n");
+  const Diagnostic* d = testing::find_code(run.diagnostics, Code::unknown_attribute);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->span.line, 2u);
+  EXPECT_EQ(d->span.column, 71u);
+  EXPECT_EQ(d->span.text(), "departmnt");
+  EXPECT_EQ(d->message, "`requester` has no attribute `departmnt`");
+  EXPECT_EQ(d->help, "did you mean `department`?");
+}
+
+TEST(CheckerConditions, TypeMismatchAndNonBooleanConditions) {
+  const auto run = testing::check_text(
+      "bucket b { approve: auto when request.duration > 3 else manager }\n"
+      "bucket c { approve: auto when requester.email else manager }\n"
+      "app a { bucket: b; role r { manual \"m\" }; role s { manual \"m\"; bucket: c } }\n");
+  const auto all = testing::codes(run.diagnostics);
+  EXPECT_EQ(std::count(all.begin(), all.end(), "E0803"), 2) << ::testing::PrintToString(all);
+}
+
+TEST(CheckerConditions, ReviewsSeeMembersAndRoutesSeeRequesters) {
+  const auto run = testing::check_text(std::string(testing::kBase) + R"(
+review r {
+  scope: app figma
+  reviewer: app.owner
+  recommend revoke when member.last_login_age > duration("1440h") && member.employment != "full_time"
+  recommend keep when requester.department == "it"
+})");
+  const auto all = testing::codes(run.diagnostics);
+  ASSERT_EQ(all.size(), 1u) << ::testing::PrintToString(all);
+  EXPECT_EQ(all[0], "E0802") << "`requester` is not in scope in a review";
+}
+
+TEST(CheckerConditions, CelSyntaxErrorPointsIntoTheCondition) {
+  const auto run = testing::check_text("bucket b { approve: auto when requester.email.endsWith(,) else manager }\n"
+                                       "app a { bucket: b; role r { manual \"m\" } }\n");
+  const Diagnostic* d = testing::find_code(run.diagnostics, Code::condition_syntax);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->span.column, 56u);
+}
+
+}  // namespace
+}  // namespace portcullis::dsl
