@@ -143,6 +143,11 @@ class Resolver {
     if (!fix_duration(*role)) return std::move(plan_);
     if (!check_conflicts(*app, *role)) return std::move(plan_);
     choose_route(*app, *role);
+    // An automatic route does not waive separation of duties: the conflict's
+    // approver must still accept the risk.
+    if (plan_.outcome == Outcome::auto_approved && !escalating_conflicts_.empty()) {
+      plan_.outcome = Outcome::approval;
+    }
     if (plan_.outcome == Outcome::approval) {
       for (const Conflict* conflict : escalating_conflicts_) {
         PlanStep step = make_step(Step{1, *conflict->escalate_to, conflict->span}, app, role->settings);

@@ -282,10 +282,11 @@ class Machine {
       }
     }
     const PlanStep& planned = s.plan.steps[s.step];
-    if (!planned.eligible_known) {
-      return refuse("the directory does not say who is " + planned.who + ", so " + e.by + " cannot be verified");
-    }
     if (!may_decide(s.step, e.by)) {
+      // An unknown group does not shut out the people the step escalated to.
+      if (!planned.eligible_known) {
+        return refuse("the directory does not say who is " + planned.who + ", so " + e.by + " cannot be verified");
+      }
       return refuse(e.by + " is not an approver of step " + std::to_string(s.step + 1) + " (" + planned.who + ")");
     }
     s.approvals[s.step].push_back(Approval{e.by, now()});
@@ -493,7 +494,11 @@ class Machine {
       evidence("removal failed for " + where + ": " + e.detail);
       effect(NotifyEffect{context_.administrators, "could not remove " + s.request.requester + " from " + where + ": " +
                                                        e.detail + "; remove it by hand"});
-      close(Status::failed, "policy", "could not remove " + where + ": " + e.detail);
+      // Other removals may still be in flight: close once they report back.
+      s.closing = Status::failed;
+      s.closed_by = "policy";
+      s.closing_reason = "could not remove " + where + ": " + e.detail;
+      maybe_finish_removal();
       return finish();
     }
     m.state = Membership::State::removed;
@@ -546,6 +551,10 @@ class Machine {
     RequestState& s = state();
     if (s.status != Status::awaiting_triage) return refuse("the request is not awaiting triage");
     if (e.by == s.request.requester) return refuse(e.by + " cannot triage their own request");
+    if (e.mapped.requester != s.request.requester) {
+      return refuse("triage maps the request to a role; it cannot change the requester (" + s.request.requester +
+                    ") to " + e.mapped.requester);
+    }
     if (!may_decide(s.step, e.by)) return refuse(e.by + " is not a triager (" + s.plan.steps[s.step].who + ")");
     if (e.plan.outcome == Outcome::triage) {
       return refuse(e.mapped.app + "." + e.mapped.role + " is not in the catalog either");

@@ -19,6 +19,7 @@ packages=(
   libre2-dev
   libssl-dev
   tzdata
+  graphviz
   python3
 )
 

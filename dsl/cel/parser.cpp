@@ -256,7 +256,13 @@ class Builder {
       } else {
         is_macro = false;
       }
-      if (is_macro && args.size() == arity) {
+      if (is_macro && args.size() != arity) {
+        error(name_span, name + "() takes " + (name == "map" ? std::string("2 or 3") : std::to_string(arity)) +
+                             " arguments: a variable name and " +
+                             (name == "map" ? "an optional filter and a transform" : "a condition"));
+        return error_node(whole);
+      }
+      if (is_macro) {
         if (args[0]->kind != ExprKind::ident || args[0]->name.starts_with('.')) {
           error(args[0]->span, "the first argument of " + name + "() must be a simple name");
           return error_node(whole);
@@ -315,9 +321,10 @@ class Builder {
       std::string name = strip_blanks(name_node.string_view());
       std::vector<ExprPtr> args = build_args(*n.children.at(1));
       const Span name_span = span_of(name_node);
-      if (options_.enable_macros && name == "has" && args.size() == 1) {
-        if (args[0]->kind != ExprKind::select) {
-          error(args[0]->span, "invalid argument to has(): expected a field selection like a.b");
+      if (options_.enable_macros && name == "has") {
+        if (args.size() != 1 || args[0]->kind != ExprKind::select) {
+          error(args.size() == 1 ? args[0]->span : name_span,
+                "invalid argument to has(): expected one field selection like a.b");
           return error_node(span);
         }
         auto e = std::move(args[0]);
@@ -505,25 +512,6 @@ int hex_value(char c) {
 }
 
 }  // namespace
-
-Expr::~Expr() {
-  std::vector<ExprPtr> pending;
-  auto take = [&pending](Expr& e) {
-    if (e.target) pending.push_back(std::move(e.target));
-    for (auto& a : e.args) pending.push_back(std::move(a));
-    for (auto& m : e.entries) {
-      pending.push_back(std::move(m.key));
-      pending.push_back(std::move(m.value));
-    }
-    for (auto& f : e.fields) pending.push_back(std::move(f.value));
-  };
-  take(*this);
-  while (!pending.empty()) {
-    ExprPtr e = std::move(pending.back());
-    pending.pop_back();
-    if (e) take(*e);
-  }
-}
 
 bool unescape(std::string_view body, bool is_bytes, std::string& out, std::string& error,
               std::size_t& error_offset) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "dsl/cel/env.hpp"
 
 namespace portcullis::dsl::cel {
 
@@ -125,19 +124,6 @@ std::string suggest(std::string_view name, const std::vector<std::string_view>& 
   const std::size_t limit = len <= 3 ? 1 : std::max<std::size_t>(2, len / 3);
   if (best.empty() || best_d == 0 || best_d > limit) return {};
   return std::string(best);
-}
-
-bool Env::declare(std::string name, TypePtr type) {
-  if (index_.count(name) != 0) return false;
-  const std::size_t slot = variables_.size();
-  index_.emplace(name, slot);
-  variables_.push_back({std::move(name), type ? std::move(type) : types::dyn(), slot});
-  return true;
-}
-
-const Variable* Env::find(std::string_view name) const {
-  auto it = index_.find(std::string(name));
-  return it == index_.end() ? nullptr : &variables_[it->second];
 }
 
 }  // namespace portcullis::dsl::cel

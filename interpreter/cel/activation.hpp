@@ -23,20 +23,25 @@ namespace portcullis::interpreter::cel {
 class Activation {
  public:
   explicit Activation(std::shared_ptr<const dsl::cel::Env> env)
-      : env_(std::move(env)), slots_(env_->size(), Value::absent()) {}
+      : env_(env ? std::move(env) : std::make_shared<const dsl::cel::Env>()),
+        slots_(env_->size(), Value::absent()) {}
 
   // False if `name` is not declared in the Env.
   bool bind(std::string_view name, Value value) {
     const dsl::cel::Variable* v = env_->find(name);
     if (v == nullptr) return false;
-    bind(v->slot, std::move(value));
+    return bind(v->slot, std::move(value));
+  }
+  // False if `slot` is not a slot of the Env.
+  bool bind(std::size_t slot, Value value) {
+    if (slot >= slots_.size()) return false;
+    value.retain();
+    slots_[slot] = std::move(value);
     return true;
   }
-  void bind(std::size_t slot, Value value) {
-    value.retain();
-    slots_.at(slot) = std::move(value);
+  void unbind(std::size_t slot) {
+    if (slot < slots_.size()) slots_[slot] = Value::absent();
   }
-  void unbind(std::size_t slot) { slots_.at(slot) = Value::absent(); }
 
   const dsl::cel::Env& env() const { return *env_; }
   const std::shared_ptr<const dsl::cel::Env>& env_ptr() const { return env_; }

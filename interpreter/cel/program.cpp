@@ -344,7 +344,11 @@ class CallNode final : public Node {
       argv[i] = args_[i]->eval(f);
       if (argv[i].is_error()) return std::move(argv[i]);
     }
-    return located(fn_(argv.data(), n));
+    // A function may return one of its arguments (dyn(x), string(s)); the
+    // arguments die with argv, so the result must own what it points to.
+    Value r = fn_(argv.data(), n);
+    r.retain();
+    return located(std::move(r));
   }
 
  private:

@@ -447,6 +447,8 @@ std::string format_timestamp(Time t) {
   return out + "Z";
 }
 
+// Besides CEL's units, `d` (24 hours) is accepted: access windows are
+// counted in days, and `duration("60d")` is what policy authors write.
 bool parse_duration(std::string_view s, Time& out, std::string& error) {
   error = "invalid duration '" + std::string(s) + "'";
   std::size_t pos = 0;
@@ -502,7 +504,7 @@ bool parse_duration(std::string_view s, Time& out, std::string& error) {
     };
     if (!(take("ns", 1) || take("us", 1000) || take("\xC2\xB5s", 1000) || take("ms", 1'000'000) ||
           take("s", kNanosPerSecond) || take("m", 60 * kNanosPerSecond) ||
-          take("h", 3600 * kNanosPerSecond))) {
+          take("h", 3600 * kNanosPerSecond) || take("d", 86400 * kNanosPerSecond))) {
       return false;
     }
     total += whole * unit + frac * unit / frac_scale;
