@@ -15,8 +15,8 @@ const Role* App::find_role(const std::string& role) const {
 }
 
 const App* Policy::find_app(const std::string& app) const {
-  auto it = apps_.find(app);
-  return it == apps_.end() ? nullptr : &it->second;
+  auto it = app_index_.find(app);
+  return it == app_index_.end() ? nullptr : it->second;
 }
 
 const Role* Policy::find_role(const std::string& app, const std::string& role) const {
@@ -56,6 +56,7 @@ class PolicyCompiler {
       for (const auto* review : file.all<dsl::ast::Review>()) policy->reviews_.push_back(compile_review(*review));
       for (const auto* test : file.all<dsl::ast::Test>()) policy->tests_.push_back(*test);
     }
+    for (const auto& [name, app] : policy->apps_) policy->app_index_.emplace(name, &app);
     return policy;
   }
 

@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dsl/ast.hpp"
@@ -162,6 +164,11 @@ struct Review {
 
 class Policy {
  public:
+  Policy() = default;
+  // The app index points into the model itself: share it, never copy it.
+  Policy(const Policy&) = delete;
+  Policy& operator=(const Policy&) = delete;
+
   const std::map<std::string, App>& apps() const { return apps_; }
   const std::map<std::string, Bucket>& buckets() const { return buckets_; }
   const std::map<std::string, Pool>& pools() const { return pools_; }
@@ -180,6 +187,9 @@ class Policy {
  private:
   friend class PolicyCompiler;
   std::map<std::string, App> apps_;
+  // Lookup index over apps_ (whose nodes never move): requests look apps up
+  // by name on every resolution.
+  std::unordered_map<std::string_view, const App*> app_index_;
   std::map<std::string, Bucket> buckets_;
   std::map<std::string, Pool> pools_;
   std::vector<Conflict> conflicts_;

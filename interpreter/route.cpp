@@ -290,14 +290,17 @@ class Resolver {
 
   void choose_route(const App& app, const Role& role) {
     const Route& route = role.settings.route;
-    RouteActivation activation(app, role, request_, plan_.duration ? &*plan_.duration : nullptr, facts_, now_);
+    // Binding the attributes costs more than resolving an unconditional
+    // route; build them only when a condition needs them.
+    std::optional<RouteActivation> activation;
     for (const Branch& branch : route.branches) {
       if (branch.when) {
+        if (!activation) activation.emplace(app, role, request_, plan_.duration ? &*plan_.duration : nullptr, facts_, now_);
         if (!branch.when->program) {
           to_triage_or_deny("condition `" + branch.when->text + "` is not compiled", branch.when->span);
           return;
         }
-        const cel::Value result = branch.when->program->evaluate(activation.get());
+        const cel::Value result = branch.when->program->evaluate(activation->get());
         if (result.is_error() || result.kind() != cel::Kind::bool_) {
           to_triage_or_deny("condition `" + branch.when->text + "` could not be evaluated: " +
                                 (result.is_error() ? std::string(result.error_message()) : "not a bool"),
