@@ -501,7 +501,12 @@ class Checker {
   // Parses and type-checks one CEL condition against the attributes its
   // place allows; positions inside the condition map back to the file.
   void check_condition(const ast::Condition& condition, const cel::Env& env) {
-    const auto analysis = cel::analyze(condition.text, env);
+    // Large catalogs repeat the same few conditions thousands of times:
+    // analyse each distinct text once per environment.
+    const std::string key = std::to_string(reinterpret_cast<std::uintptr_t>(&env)) + '\n' + condition.text;
+    auto cached = analyses_.find(key);
+    if (cached == analyses_.end()) cached = analyses_.emplace(key, cel::analyze(condition.text, env)).first;
+    const cel::Analysis& analysis = cached->second;
     auto span_of = [&](const cel::Span& s) {
       const std::uint32_t begin = condition.span.begin + static_cast<std::uint32_t>(s.begin);
       const std::uint32_t end = condition.span.begin + static_cast<std::uint32_t>(std::max(s.end, s.begin + 1));
@@ -940,6 +945,7 @@ class Checker {
   const Program& program_;
   Diagnostics& out_;
   std::set<std::string> unparsed_;
+  std::unordered_map<std::string, cel::Analysis> analyses_;
   std::map<std::string, Entry<ast::Provider>> providers_;
   std::map<std::string, Entry<ast::Pool>> pools_;
   std::map<std::string, Entry<ast::Bucket>> buckets_;

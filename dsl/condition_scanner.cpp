@@ -217,6 +217,11 @@ std::size_t skip_field_value_length(std::string_view text) {
       --depth;
     } else if (depth == 0 && (c == '\n' || c == ';' || c == '#')) {
       return i;
+    } else if (c == '\n' && i + 1 < text.size() && !std::isspace(static_cast<unsigned char>(text[i + 1])) &&
+               text[i + 1] != '}' && text[i + 1] != ']' && text[i + 1] != ')') {
+      // An unclosed bracket must not swallow the rest of the file: a line
+      // that starts in the first column begins something new.
+      return i;
     }
   }
   return text.size();

@@ -19,6 +19,7 @@ inline constexpr std::size_t kMaxQuorum = 100;
 inline constexpr std::size_t kMaxPeople = 1000;               // people in one pool
 inline constexpr std::size_t kMaxAllowedDurations = 32;       // one_of(...)
 inline constexpr std::size_t kMaxTestStatements = 1000;
+inline constexpr std::size_t kMaxPendingPieces = 20000;    // entries of one item awaiting their list's end
 inline constexpr std::size_t kMaxDiagnostics = 1000;          // per file; later ones are dropped
 inline constexpr long long kMaxDurationSeconds = 100LL * 366 * 24 * 3600;  // a century
 

@@ -301,22 +301,10 @@ struct action<g::duration_lit> {
   template <typename In>
   static void apply(const In& in, State& s) {
     const std::string text = in.string();
-    long long total = 0;
-    long long number = 0;
-    bool overflow = false;
-    for (char c : text) {
-      if (c >= '0' && c <= '9') {
-        number = number * 10 + (c - '0');
-        if (number > limits::kMaxDurationSeconds) overflow = true;
-        continue;
-      }
-      const long long unit = c == 's' ? 1 : c == 'm' ? 60 : c == 'h' ? 3600 : c == 'd' ? 86400 : 7 * 86400;
-      if (number > limits::kMaxDurationSeconds / unit) overflow = true;
-      total += number * unit;
-      number = 0;
-      if (total > limits::kMaxDurationSeconds) overflow = true;
-      if (overflow) break;
-    }
+    // One parser for durations: the same rules as everywhere else.
+    const std::optional<std::int64_t> seconds = ast::parse_duration(text);
+    const bool overflow = !seconds;
+    const long long total = seconds.value_or(0);
     if (overflow) {
       throw SyntaxError{Code::invalid_duration, "duration `" + text + "` is longer than a century",
                         s.offset(in.begin()), in.size(), std::nullopt};
@@ -1352,6 +1340,13 @@ template <typename Rule>
 struct control : pegtl::normal<Rule> {
   template <typename ParseInput>
   static void start(const ParseInput& in, State& s) {
+    // Every list entry waits on the build stack until its list closes;
+    // bounding the stack bounds memory whatever the input.
+    if (s.stack.size() > limits::kMaxPendingPieces) {
+      throw SyntaxError{Code::list_too_long,
+                        "more than " + std::to_string(limits::kMaxPendingPieces) + " entries in one construct",
+                        s.offset(in.current()), 1, std::nullopt};
+    }
     if constexpr (is_builder<Rule>) s.marks.push_back(s.stack.size());
     if constexpr (context_of<Rule> != Context::none) s.contexts.push_back(context_of<Rule>);
     if constexpr (std::is_same_v<Rule, g::list_value>) {

@@ -20,6 +20,7 @@ packages=(
   libssl-dev
   tzdata
   graphviz
+  time
   python3
 )
 

@@ -11,3 +11,10 @@ jobs="$(nproc)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTCULLIS_WERROR=ON >/dev/null
 cmake --build build -- -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
+
+# Fuzzing the policy parser with libFuzzer (clang, ASan + UBSan): replay the
+# saved regressions, then fuzz for a bounded 60 seconds.
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DPORTCULLIS_FUZZ=ON -DPORTCULLIS_TESTS=OFF -DPORTCULLIS_BENCH=OFF >/dev/null
+cmake --build build-fuzz --target fuzz_policy_parser -- -j"$jobs"
+ctest --test-dir build-fuzz -L fuzz --output-on-failure

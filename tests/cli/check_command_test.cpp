@@ -164,3 +164,22 @@ TEST(ShippedPolicies, AreFormatted) {
 
 }  // namespace
 }  // namespace portcullis::testing
+
+namespace portcullis::testing {
+namespace {
+
+TEST(AuditCommand, MissingDatabaseIsAUsageError) {
+  TempDir dir;
+  const auto result = run_cli({"audit", "verify", "--db", "nope.db"}, dir.path());
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_FALSE(result.err.empty());
+}
+
+TEST(AuditCommand, NeedsASubcommandAndADatabase) {
+  EXPECT_EQ(run_cli({"audit"}).exit_code, 2);
+  EXPECT_EQ(run_cli({"audit", "verify"}).exit_code, 2);
+  EXPECT_EQ(run_cli({"audit", "verify", "--help"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace portcullis::testing

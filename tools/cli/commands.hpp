@@ -20,6 +20,7 @@ void add_check_command(CLI::App& app, int& exit_code);
 void add_fmt_command(CLI::App& app, int& exit_code);
 void add_test_command(CLI::App& app, int& exit_code);
 void add_explain_command(CLI::App& app, int& exit_code);
+void add_audit_command(CLI::App& app, int& exit_code);
 void add_diff_command(CLI::App&, int&);
 void add_graph_command(CLI::App&, int&);
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   portcullis::cli::add_fmt_command(app, exit_code);
   portcullis::cli::add_test_command(app, exit_code);
   portcullis::cli::add_explain_command(app, exit_code);
+  portcullis::cli::add_audit_command(app, exit_code);
   portcullis::cli::add_diff_command(app, exit_code);
   portcullis::cli::add_graph_command(app, exit_code);
 
