@@ -15,10 +15,11 @@ std::string quote(const std::string& text) {
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
           // Control characters would not survive a round trip unescaped.
-          static constexpr char kHex[] = "0123456789ABCDEF";
+          static constexpr char kHex[] = "0123456789abcdef";
+          const auto u = static_cast<unsigned char>(c);
           out += "\\u{";
-          out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
-          out += kHex[static_cast<unsigned char>(c) & 0xF];
+          if (u >= 0x10) out += kHex[u >> 4];
+          out += kHex[u & 0xF];
           out += '}';
         } else {
           out += c;

@@ -17,35 +17,7 @@ namespace {
 // ast::quote_string leaves control characters other than \n \r \t raw; a
 // NUL among them would make the output unparsable, so those strings are
 // written with \u{...} escapes instead.
-std::string fmt_quote(const std::string& text) {
-  const bool has_control = std::any_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u < 0x20 && c != '\n' && c != '\r' && c != '\t') || u == 0x7F;
-  });
-  if (!has_control) return ast::quote_string(text);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20 || u == 0x7F) {
-          out += "\\u{";
-          if (u >= 0x10) out += kHex[u >> 4];
-          out += kHex[u & 0xF];
-          out += '}';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string fmt_quote(const std::string& text) { return ast::quote_string(text); }
 
 std::string fmt_string(const ast::StringLit& lit) { return fmt_quote(lit.value); }
 

@@ -342,7 +342,7 @@ TEST(ParserSpans, QuotesAndHashesInsideConditionsDoNotEndASpan) {
 }
 
 TEST(QuoteString, EscapesControlCharactersSoTheyRoundTrip) {
-  EXPECT_EQ(ast::quote_string(std::string("a\0b\x1f", 4)), "\"a\\u{00}b\\u{1F}\"");
+  EXPECT_EQ(ast::quote_string(std::string("a\0b\x1f", 4)), "\"a\\u{0}b\\u{1f}\"");
   const auto result = testing::parse_text("app a " + ast::quote_string(std::string("x\0y", 3)) + " { bucket: b; role r { manual \"m\" } }");
   ASSERT_TRUE(result.diagnostics.items().empty());
   EXPECT_EQ(result.file.all<ast::App>()[0]->title->value, std::string("x\0y", 3));
