@@ -57,6 +57,15 @@ class PolicyCompiler {
       for (const auto* test : file.all<dsl::ast::Test>()) policy->tests_.push_back(*test);
     }
     for (const auto& [name, app] : policy->apps_) policy->app_index_.emplace(name, &app);
+    for (std::size_t i = 0; i < policy->conflicts_.size(); ++i) {
+      for (const auto& [app, role] : policy->conflicts_[i].roles) {
+        auto it = policy->apps_.find(app);
+        if (it == policy->apps_.end()) continue;
+        for (auto& r : it->second.roles) {
+          if (r.name == role && (r.conflicts.empty() || r.conflicts.back() != i)) r.conflicts.push_back(i);
+        }
+      }
+    }
     return policy;
   }
 

@@ -105,6 +105,9 @@ struct Role {
   std::optional<std::string> manual;  // how a person fulfils it
   std::optional<std::string> description;
   EffectiveSettings settings;
+  // Indexes into Policy::conflicts() of the conflicts naming this role, so
+  // resolution looks only at those.
+  std::vector<std::size_t> conflicts;
   Span span;
 
   std::string qualified() const { return app + "." + name; }

@@ -266,9 +266,10 @@ class Resolver {
   }
 
   bool check_conflicts(const App& app, const Role& role) {
-    for (const Conflict& conflict : policy_.conflicts()) {
-      const auto requested = std::make_pair(app.name, role.name);
-      if (std::find(conflict.roles.begin(), conflict.roles.end(), requested) == conflict.roles.end()) continue;
+    if (role.conflicts.empty() || facts_.current_grants.empty()) return true;
+    const auto requested = std::make_pair(app.name, role.name);
+    for (const std::size_t index : role.conflicts) {
+      const Conflict& conflict = policy_.conflicts()[index];
       for (const auto& held : facts_.current_grants) {
         if (held == requested) continue;
         if (std::find(conflict.roles.begin(), conflict.roles.end(), held) == conflict.roles.end()) continue;

@@ -58,6 +58,11 @@ class Machine {
     t_.state = state;
   }
 
+  // For a new request: there is no earlier state to refuse back to.
+  Machine(RequestState&& initial, const StepContext& context) : original_(t_.state), context_(context) {
+    t_.state = std::move(initial);
+  }
+
   Transition submit() {
     RequestState& s = t_.state;
     s.created_at = s.updated_at = now();
@@ -674,7 +679,7 @@ Transition submit(std::string id, AccessRequest request, Plan plan, const StepCo
   initial.id = std::move(id);
   initial.request = std::move(request);
   initial.plan = std::move(plan);
-  return Machine(initial, context).submit();
+  return Machine(std::move(initial), context).submit();
 }
 
 Transition step(const RequestState& state, const Event& event, const StepContext& context) {
