@@ -1,5 +1,7 @@
 #include "dsl/ast.hpp"
 
+#include <algorithm>
+
 namespace portcullis::dsl::ast {
 namespace {
 
@@ -86,10 +88,52 @@ std::string to_source(const Approver& approver) {
   return {};
 }
 
+std::string to_source(int quorum, const Approver& approver) {
+  return (quorum > 1 ? std::to_string(quorum) + " of " : std::string()) + to_source(approver);
+}
+
 std::string to_source(const Step& step) {
   std::string out;
   if (step.quorum) out = std::to_string(step.quorum->value) + " of ";
   return out + to_source(step.approver);
+}
+
+std::string normalize_condition(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (is_space(c)) {
+      while (i < text.size() && is_space(text[i])) ++i;
+      if (!out.empty() && i < text.size()) out += ' ';
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      const bool triple = text.substr(i, 3) == std::string(3, c);
+      const std::size_t open = triple ? 3 : 1;
+      std::size_t j = i + open;
+      while (j < text.size()) {
+        if (text[j] == '\\') {
+          j += 2;
+          continue;
+        }
+        if (text[j] == c && (!triple || text.substr(j, 3) == std::string(3, c))) {
+          j += open;
+          break;
+        }
+        ++j;
+      }
+      j = std::min(j, text.size());
+      out.append(text.substr(i, j - i));
+      i = j;
+      continue;
+    }
+    out += c;
+    ++i;
+  }
+  return out;
 }
 
 std::string to_source(const Route& route) {

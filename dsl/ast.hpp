@@ -398,6 +398,11 @@ struct File {
 std::string to_source(const Approver& approver);
 // `2 of group "x"`: one step as the language writes it.
 std::string to_source(const Step& step);
+std::string to_source(int quorum, const Approver& approver);
+// A condition with each run of whitespace outside its string literals
+// ('...', "...", and their triple-quoted forms) collapsed to one space, so
+// layout never changes how a condition reads or compares.
+std::string normalize_condition(std::string_view text);
 // Canonical one-line text of a route, as the formatter writes it.
 std::string to_source(const Route& route);
 // A string literal as the language writes it, quotes and escapes included.

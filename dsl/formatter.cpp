@@ -27,47 +27,7 @@ std::string fmt_duration(const ast::DurationLit& lit) {
   return ast::format_duration(lit.seconds);
 }
 
-// Runs of whitespace outside string literals become one space. Strings are
-// delimited as the condition scanner delimits them: '...', "...", their
-// triple-quoted forms, a backslash escaping the next character.
-std::string fmt_condition(const ast::Condition& condition) {
-  const std::string& text = condition.text;
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-  while (i < text.size()) {
-    const char c = text[i];
-    if (is_space(c)) {
-      while (i < text.size() && is_space(text[i])) ++i;
-      if (!out.empty() && i < text.size()) out += ' ';
-      continue;
-    }
-    if (c == '"' || c == '\'') {
-      const bool triple = text.compare(i, 3, std::string(3, c)) == 0;
-      const std::size_t open = triple ? 3 : 1;
-      std::size_t j = i + open;
-      while (j < text.size()) {
-        if (text[j] == '\\') {
-          j += 2;
-          continue;
-        }
-        if (text[j] == c && (!triple || text.compare(j, 3, std::string(3, c)) == 0)) {
-          j += open;
-          break;
-        }
-        ++j;
-      }
-      j = std::min(j, text.size());
-      out.append(text, i, j - i);
-      i = j;
-      continue;
-    }
-    out += c;
-    ++i;
-  }
-  return out;
-}
+std::string fmt_condition(const ast::Condition& condition) { return ast::normalize_condition(condition.text); }
 
 std::string fmt_approver(const ast::Approver& approver) {
   using Kind = ast::Approver::Kind;

@@ -22,35 +22,6 @@ std::string bound_text(const Bound& b) {
   return b ? dsl::ast::format_duration(*b) : "permanent";
 }
 
-// Collapses whitespace runs outside CEL string literals, so that a
-// condition re-wrapped by `fmt` compares equal to the original.
-std::string normalize_condition(const std::string& text) {
-  std::string out;
-  char quote = 0;
-  bool pending_space = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quote) {
-      out += c;
-      if (c == '\\' && i + 1 < text.size()) {
-        out += text[++i];
-      } else if (c == quote) {
-        quote = 0;
-      }
-      continue;
-    }
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out += ' ';
-    pending_space = false;
-    if (c == '"' || c == '\'') quote = c;
-    out += c;
-  }
-  return out;
-}
-
 Approver canonical(Approver approver) {
   std::sort(approver.people.begin(), approver.people.end(),
             [](const dsl::ast::StringLit& a, const dsl::ast::StringLit& b) { return a.value < b.value; });
@@ -61,9 +32,7 @@ std::string approver_text(const Approver& approver) {
   return dsl::ast::to_source(canonical(approver));
 }
 
-std::string step_text(const Step& step) {
-  return (step.quorum != 1 ? std::to_string(step.quorum) + " of " : std::string()) + approver_text(step.approver);
-}
+std::string step_text(const Step& step) { return dsl::ast::to_source(step.quorum, canonical(step.approver)); }
 
 // Who a pool or `app.owner` stands for in this policy: a pool redefined or
 // an owner replaced changes who approves even when the route text does not.
@@ -96,7 +65,7 @@ std::size_t approval_steps(const Branch& branch) {
 }
 
 std::string condition_key(const Branch& branch) {
-  return branch.when ? normalize_condition(branch.when->text) : "";
+  return branch.when ? dsl::ast::normalize_condition(branch.when->text) : "";
 }
 
 const Branch* find_branch(const Route& route, const std::string& key) {
@@ -500,7 +469,7 @@ std::string route_text(const Route& route) {
       if (s > 0) out += " then ";
       out += step_text(branch.steps[s]);
     }
-    if (branch.when) out += " when " + normalize_condition(branch.when->text);
+    if (branch.when) out += " when " + dsl::ast::normalize_condition(branch.when->text);
   }
   return out;
 }

@@ -13,9 +13,7 @@ std::string fmt(Seconds s) {
   return dsl::ast::format_duration(s);
 }
 
-std::string step_text(const Step& step) {
-  return (step.quorum != 1 ? std::to_string(step.quorum) + " of " : std::string()) + dsl::ast::to_source(step.approver);
-}
+std::string step_text(const Step& step) { return dsl::ast::to_source(step.quorum, step.approver); }
 
 // Who a pool or `app.owner` stands for, so the drawing names people.
 std::string who(const Policy& policy, const App* app, const Approver& approver) {

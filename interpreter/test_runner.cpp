@@ -34,9 +34,6 @@ nlohmann::json to_json(const ast::Value& value) {
       value.data);
 }
 
-std::string step_text(int quorum, const Approver& approver) {
-  return (quorum > 1 ? std::to_string(quorum) + " of " : std::string()) + ast::to_source(approver);
-}
 
 bool same_approver(const Approver& a, const Approver& b) {
   if (a.kind != b.kind) return false;
@@ -320,12 +317,12 @@ class TestWorld {
     if (conditional) {
       const Role* role = policy_.find_role(state_->request.app, state_->request.role);
       std::string got = role ? route_text(role->settings.route) : "none (not in the catalog)";
-      if (got != normalized(ast::to_source(*e.route))) fail(e.span, "route " + ast::to_source(*e.route), "route " + got);
+      if (got != ast::normalize_condition(ast::to_source(*e.route))) fail(e.span, "route " + ast::to_source(*e.route), "route " + got);
       return;
     }
     const auto& steps = state_->plan.steps;
     std::string got;
-    for (const auto& step : steps) got += (got.empty() ? "" : " then ") + step_text(step.quorum, step.source);
+    for (const auto& step : steps) got += (got.empty() ? "" : " then ") + ast::to_source(step.quorum, step.source);
     if (got.empty()) got = std::string(outcome_name(state_->plan.outcome));
     const auto& want = e.route->branches.front().steps;
     bool same = want.size() == steps.size();
@@ -339,41 +336,16 @@ class TestWorld {
     if (!same) fail(e.span, "route " + ast::to_source(*e.route), "route " + got);
   }
 
-  // Whitespace runs outside strings collapsed, so layout does not matter.
-  static std::string normalized(const std::string& text) {
-    std::string out;
-    char quote = 0;
-    bool space = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      const char c = text[i];
-      if (quote) {
-        out += c;
-        if (c == '\\' && i + 1 < text.size()) out += text[++i];
-        else if (c == quote) quote = 0;
-        continue;
-      }
-      if (std::isspace(static_cast<unsigned char>(c))) {
-        space = true;
-        continue;
-      }
-      if (space && !out.empty()) out += ' ';
-      space = false;
-      if (c == '"' || c == '\'') quote = c;
-      out += c;
-    }
-    return out;
-  }
-
   static std::string route_text(const Route& route) {
     std::string out;
     for (const auto& branch : route.branches) {
       if (!out.empty()) out += " else ";
       std::string steps;
-      for (const auto& step : branch.steps) steps += (steps.empty() ? "" : " then ") + step_text(step.quorum, step.approver);
+      for (const auto& step : branch.steps) steps += (steps.empty() ? "" : " then ") + ast::to_source(step.quorum, step.approver);
       out += steps;
       if (branch.when) out += " when " + branch.when->text;
     }
-    return normalized(out);
+    return ast::normalize_condition(out);
   }
 
   const Policy& policy_;
