@@ -486,4 +486,24 @@ Plan resolve(const Policy& policy, const AccessRequest& request, const Facts& fa
   return Resolver(policy, request, facts, now).run();
 }
 
+std::vector<std::string> request_administrators(const Policy& policy, const AccessRequest& request,
+                                                const Directory* directory) {
+  std::vector<std::string> administrators;
+  if (const Bucket* unknown = policy.unknown_bucket()) {
+    for (const auto& branch : unknown->settings.route.branches) {
+      for (const auto& step : branch.steps) {
+        if (auto people = eligible_approvers(policy, step.approver, nullptr, "", directory)) {
+          administrators.insert(administrators.end(), people->begin(), people->end());
+        }
+      }
+    }
+  }
+  if (const App* app = policy.find_app(request.app); app && app->owner) {
+    if (auto owners = eligible_approvers(policy, *app->owner, app, request.requester, directory)) {
+      administrators.insert(administrators.end(), owners->begin(), owners->end());
+    }
+  }
+  return administrators;
+}
+
 }  // namespace portcullis::interpreter

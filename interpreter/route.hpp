@@ -96,4 +96,11 @@ std::optional<std::vector<std::string>> eligible_approvers(const Policy& policy,
                                                            const App* app, const std::string& requester,
                                                            const Directory* directory);
 
+// Who administers a request besides its approvers (StepContext::
+// administrators): the approvers of the `unknown` bucket's route (IT
+// triage) and the owner of the requested app. May revoke, cancel, confirm
+// manual fulfilment and triage. Unknown groups or people add nobody.
+std::vector<std::string> request_administrators(const Policy& policy, const AccessRequest& request,
+                                                const Directory* directory);
+
 }  // namespace portcullis::interpreter

@@ -105,21 +105,7 @@ class TestWorld {
           }
         }
       }
-      // IT triage and the app owner administer every request.
-      if (const Bucket* unknown = policy_.unknown_bucket()) {
-        for (const auto& branch : unknown->settings.route.branches) {
-          for (const auto& step : branch.steps) {
-            if (auto people = eligible_approvers(policy_, step.approver, nullptr, "", &directory_)) {
-              context.administrators.insert(context.administrators.end(), people->begin(), people->end());
-            }
-          }
-        }
-      }
-      if (const App* app = policy_.find_app(state_->request.app); app && app->owner) {
-        if (auto owners = eligible_approvers(policy_, *app->owner, app, state_->request.requester, &directory_)) {
-          context.administrators.insert(context.administrators.end(), owners->begin(), owners->end());
-        }
-      }
+      context.administrators = request_administrators(policy_, state_->request, &directory_);
     }
     return context;
   }

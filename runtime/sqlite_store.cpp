@@ -639,7 +639,13 @@ Result<CommitResult> apply_commit(Writer& w, const Commit& c) {
           .bind(s.id).bind(kind).bind(static_cast<std::int64_t>(t.step)).bind(*t.due)
           .run();
     } else {
-      Query(db, "DELETE FROM timers WHERE request_id = ? AND kind = ?").bind(s.id).bind(kind).run();
+      if (t.only_if_due) {
+        Query(db, "DELETE FROM timers WHERE request_id = ? AND kind = ? AND step = ? AND due_at = ?")
+            .bind(s.id).bind(kind).bind(static_cast<std::int64_t>(t.step)).bind(*t.only_if_due)
+            .run();
+      } else {
+        Query(db, "DELETE FROM timers WHERE request_id = ? AND kind = ?").bind(s.id).bind(kind).run();
+      }
     }
   }
 
@@ -763,6 +769,16 @@ class SqliteStore final : public Store {
         .get();
   }
 
+  Result<std::int64_t> release_outbox_leases(const std::string& owner) override {
+    return enqueue<std::int64_t>([owner](Writer& w) -> Result<std::int64_t> {
+             Query(w.db(), "UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE status = 'pending' AND lease_owner = ?")
+                 .bind(owner)
+                 .run();
+             return static_cast<std::int64_t>(w.db().changes());
+           })
+        .get();
+  }
+
   Status finish_outbox(std::int64_t id, const std::string& owner, const OutboxOutcome& outcome, Time now) override {
     auto r = enqueue<std::monostate>([=](Writer& w) { return apply_finish(w, id, owner, outcome, now); }).get();
     if (!r) return r.error();
@@ -817,7 +833,25 @@ class SqliteStore final : public Store {
               "SELECT id, requester, app, role, expires_at FROM requests WHERE status = 'active' "
               "ORDER BY expires_at IS NULL, expires_at, id");
       std::vector<Grant> out;
-      while (q.step()) out.push_back(Grant{q.text(0), q.text(1), q.text(2), q.text(3), q.opt_i64(4)});
+      while (q.step()) {
+        out.push_back(Grant{q.text(0), ip::Status::active, q.text(1), q.text(2), q.text(3), q.opt_i64(4)});
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<Grant>> holdings_of(const std::string& requester) override {
+    return read<std::vector<Grant>>([&](Db& db) -> Result<std::vector<Grant>> {
+      Query q(db,
+              "SELECT id, status, requester, app, role, expires_at FROM requests WHERE requester = ? "
+              "AND status IN ('active', 'provisioning', 'awaiting_fulfilment') ORDER BY id");
+      q.bind(requester);
+      std::vector<Grant> out;
+      while (q.step()) {
+        auto status = ip::status_from_name(q.text(1));
+        if (!status) return make_error(ErrorCode::corrupt, "request " + q.text(0) + " has unknown status " + q.text(1));
+        out.push_back(Grant{q.text(0), *status, q.text(2), q.text(3), q.text(4), q.opt_i64(5)});
+      }
       return out;
     });
   }
@@ -861,6 +895,37 @@ class SqliteStore final : public Store {
       Query q(db, "SELECT MIN(due_at) FROM timers");
       if (!q.step()) return std::optional<Time>{};
       return q.opt_i64(0);
+    });
+  }
+
+  Result<StoreStats> stats() override {
+    return read<StoreStats>([&](Db& db) -> Result<StoreStats> {
+      StoreStats out;
+      {
+        Query q(db, "SELECT status, COUNT(*) FROM requests GROUP BY status ORDER BY status");
+        while (q.step()) {
+          auto status = ip::status_from_name(q.text(0));
+          if (!status) return make_error(ErrorCode::corrupt, "a request has unknown status " + q.text(0));
+          out.requests_by_status.emplace_back(*status, q.i64(1));
+        }
+      }
+      {
+        Query q(db, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'");
+        if (q.step()) out.outbox_pending = q.i64(0);
+      }
+      {
+        Query q(db, "SELECT COUNT(*) FROM outbox WHERE status = 'dead'");
+        if (q.step()) out.outbox_dead = q.i64(0);
+      }
+      {
+        Query q(db, "SELECT MIN(due_at) FROM timers WHERE kind = 'expire'");
+        if (q.step()) out.next_expiry = q.opt_i64(0);
+      }
+      {
+        Query q(db, "SELECT MIN(due_at) FROM timers");
+        if (q.step()) out.next_timer = q.opt_i64(0);
+      }
+      return out;
     });
   }
 
@@ -974,6 +1039,54 @@ Result<AuditVerification> verify_sqlite_audit(const std::string& path, const std
       }
     }
     return verify_chain(*db, expected_head);
+  });
+}
+
+Result<StoredRequestEvidence> read_sqlite_request_evidence(const std::string& path, const std::string& request_id) {
+  return guarded<StoredRequestEvidence>([&]() -> Result<StoredRequestEvidence> {
+    if (path.empty()) return make_error(ErrorCode::invalid, "no database path");
+    // Same read-only open as verify_sqlite_audit: nothing here may write.
+    auto db = Db::open(path, 5000, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+    {
+      Query q(*db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('requests', 'audit', 'schema_version')");
+      if (!q.step() || q.i64(0) != 3) {
+        return make_error(ErrorCode::corrupt, path + " is not a Portcullis database (no requests or audit table)");
+      }
+    }
+    // One read transaction: the state, its events and its audit entries
+    // come from the same commit, never from either side of a later one.
+    db->exec("BEGIN");
+    StoredRequestEvidence out;
+    {
+      Query q(*db, "SELECT state_json FROM requests WHERE id = ?");
+      q.bind(request_id);
+      if (!q.step()) return make_error(ErrorCode::not_found, "no request " + request_id);
+      auto json = codec::parse(q.text(0));
+      if (!json) return make_error(ErrorCode::corrupt, "request " + request_id + ": " + json.error().message);
+      auto state = codec::decode_state(*json);
+      if (!state) return make_error(ErrorCode::corrupt, "request " + request_id + ": " + state.error().message);
+      out.state = std::move(*state);
+    }
+    {
+      Query q(*db, "SELECT id, event_json FROM events WHERE request_id = ? ORDER BY id");
+      q.bind(request_id);
+      while (q.step()) {
+        auto json = codec::parse(q.text(1));
+        if (!json) return make_error(ErrorCode::corrupt, "event " + q.text(0) + ": " + json.error().message);
+        out.events.push_back(std::move(*json));
+      }
+    }
+    {
+      Query q(*db,
+              "SELECT seq, request_id, at, kind, actor, text, payload, prev_hash, hash FROM audit "
+              "WHERE request_id = ? ORDER BY seq");
+      q.bind(request_id);
+      while (q.step()) out.audit.push_back(audit_row(q));
+    }
+    auto chain = verify_chain(*db, std::nullopt);
+    if (!chain) return chain.error();
+    out.chain = std::move(*chain);
+    return out;  // the read transaction ends when the connection closes
   });
 }
 

@@ -56,4 +56,20 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
 Result<AuditVerification> verify_sqlite_audit(const std::string& path,
                                               const std::optional<AuditHead>& expected_head = std::nullopt);
 
+// Everything stored about one request, read in one snapshot.
+struct StoredRequestEvidence {
+  interpreter::RequestState state;
+  std::vector<Json> events;          // as committed, oldest first
+  std::vector<audit::Entry> audit;   // the request's entries, in seq order
+  AuditVerification chain;           // the whole chain, verified in the same snapshot
+};
+
+// Reads one request's state, events and audit entries from the database at
+// `path` without writing to it (opened read-only, no migration), and
+// verifies the whole chain in the same read transaction: what `portcullis
+// audit export` runs. Errors: io (cannot open), corrupt (not a Portcullis
+// database, or the stored state does not decode), not_found (no such
+// request).
+Result<StoredRequestEvidence> read_sqlite_request_evidence(const std::string& path, const std::string& request_id);
+
 }  // namespace portcullis::runtime

@@ -10,9 +10,9 @@ void add_effects(Commit& commit, const std::vector<interpreter::Effect>& effects
         [&](const auto& e) {
           using E = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<E, interpreter::ScheduleTimerEffect>) {
-            commit.timers.push_back(TimerChange{e.kind, e.step, e.at});
+            commit.timers.push_back(TimerChange{e.kind, e.step, e.at, std::nullopt});
           } else if constexpr (std::is_same_v<E, interpreter::CancelTimerEffect>) {
-            commit.timers.push_back(TimerChange{e.kind, 0, std::nullopt});
+            commit.timers.push_back(TimerChange{e.kind, 0, std::nullopt, std::nullopt});
           } else {
             commit.effects.push_back(e);
           }

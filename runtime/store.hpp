@@ -55,6 +55,10 @@ struct TimerChange {
   interpreter::TimerKind kind = interpreter::TimerKind::expire;
   std::size_t step = 0;      // the approval step it was set for
   std::optional<Time> due;   // nullopt: cancel
+  // With a cancel: remove the timer only if it is still the one that fell
+  // due at this time for `step`. A timer that fired is cancelled this way,
+  // so a timer replaced by a concurrent transition since is kept.
+  std::optional<Time> only_if_due;
 };
 
 struct AuditInput {
@@ -112,6 +116,7 @@ struct RequestPage {
 
 struct Grant {
   std::string request_id;
+  interpreter::Status status = interpreter::Status::active;
   std::string requester;
   std::string app;
   std::string role;
@@ -145,6 +150,15 @@ struct DueTimer {
   Time due = 0;
 };
 
+// What the daemon's /metrics and start-up report need, in one read.
+struct StoreStats {
+  std::vector<std::pair<interpreter::Status, std::int64_t>> requests_by_status;  // only non-zero counts
+  std::int64_t outbox_pending = 0;  // not yet done or dead
+  std::int64_t outbox_dead = 0;     // gave up after the retry budget
+  std::optional<Time> next_expiry;  // the earliest expiry timer
+  std::optional<Time> next_timer;   // the earliest timer of any kind
+};
+
 struct AuditHead {
   std::int64_t seq = 0;  // 0: empty chain
   std::string hash = std::string(audit::kGenesisHash);
@@ -171,6 +185,12 @@ class Store {
   // executor's rows come back once its lease runs out. Ordered by id.
   virtual Result<std::vector<OutboxRow>> claim_outbox(const std::string& owner, Time now, Time lease_seconds,
                                                       std::size_t limit) = 0;
+  // Frees the leases `owner` holds, so its rows can be claimed at once.
+  // An executor calls it when it starts: the rows its previous run leased
+  // and never finished (it crashed) would otherwise wait out their lease.
+  // Owner names must therefore be unique per running executor. Returns how
+  // many rows were freed.
+  virtual Result<std::int64_t> release_outbox_leases(const std::string& owner) = 0;
   // Records the outcome of one claimed row. Fails with `conflict` if `owner`
   // no longer holds the lease (it expired and someone else claimed it).
   // retry: attempts+1, released until next_attempt_at. dead: attempts+1,
@@ -183,6 +203,10 @@ class Store {
   virtual Result<RequestPage> list(const RequestFilter& filter) = 0;
   // Requests in status active, ordered by expiry (permanent ones last).
   virtual Result<std::vector<Grant>> active_grants() = 0;
+  // One person's requests that hold or are acquiring access (status active,
+  // provisioning or awaiting_fulfilment), without decoding their state:
+  // what conflict checks and overlapping-grant removal need.
+  virtual Result<std::vector<Grant>> holdings_of(const std::string& requester) = 0;
   // Pending outbox rows (claimed or not), for inspection.
   virtual Result<std::vector<OutboxRow>> pending_outbox(std::size_t limit) = 0;
   // Timers due at or before `now`, earliest first.
@@ -190,6 +214,7 @@ class Store {
   // The earliest timer, nullopt when none: the one deadline the daemon keeps
   // in memory, rebuilt from here at start.
   virtual Result<std::optional<Time>> next_timer() = 0;
+  virtual Result<StoreStats> stats() = 0;
   // The events of one request as committed, oldest first.
   virtual Result<std::vector<Json>> events_of(const std::string& request_id) = 0;
   virtual Result<std::vector<audit::Entry>> audit_of(const std::string& request_id) = 0;
