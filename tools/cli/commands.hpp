@@ -23,5 +23,14 @@ void add_explain_command(CLI::App& app, int& exit_code);
 void add_audit_command(CLI::App& app, int& exit_code);
 void add_diff_command(CLI::App&, int&);
 void add_graph_command(CLI::App&, int&);
+// `token new|hash`: API tokens for the daemon's principals file.
+void add_token_command(CLI::App& app, int& exit_code);
+// The verbs that talk to a running daemon (request, approve, deny, cancel,
+// revoke, renew, confirm, triage, status). Their exit statuses: 0 success,
+// 1 the daemon refused, 2 usage error, no token or no daemon to reach.
+void add_client_commands(CLI::App& app, int& exit_code);
+void add_serve_command(CLI::App& app, int& exit_code);
+// `demo`: the daemon in-process on the acme example, driven by a script.
+void add_demo_command(CLI::App& app, int& exit_code);
 
 }  // namespace portcullis::cli

@@ -18,6 +18,10 @@ int main(int argc, char** argv) {
   portcullis::cli::add_audit_command(app, exit_code);
   portcullis::cli::add_diff_command(app, exit_code);
   portcullis::cli::add_graph_command(app, exit_code);
+  portcullis::cli::add_token_command(app, exit_code);
+  portcullis::cli::add_client_commands(app, exit_code);
+  portcullis::cli::add_serve_command(app, exit_code);
+  portcullis::cli::add_demo_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
