@@ -87,6 +87,7 @@ void EffectExecutor::stop() {
   for (auto& worker : workers_) {
     {
       std::lock_guard lock(worker->mutex);
+      worker->stopping = true;
     }
     worker->cv.notify_all();
   }
@@ -123,25 +124,35 @@ void EffectExecutor::claim_loop() {
   while (!stopping_) {
     lock.unlock();
     auto rows = store_.claim_outbox(options_.owner, clock_.now(), options_.lease_seconds, options_.batch);
+    std::vector<std::vector<OutboxRow>> handed(workers_.size());
+    std::size_t count = 0;
     lock.lock();
-    std::size_t handed = 0;
     if (rows) {
       for (auto& row : *rows) {
         // A row this executor still holds came back because its lease ran
         // out while it waited in a queue: it is already on its way.
         if (!held_.insert(row.id).second) continue;
-        ++handed;
-        const std::size_t index = std::hash<std::string>{}(row.request_id) % workers_.size();
-        Worker& worker = *workers_[index];
-        {
-          std::lock_guard worker_lock(worker.mutex);
-          worker.queue.push_back(std::move(row));
-        }
-        worker.cv.notify_one();
+        ++count;
+        handed[std::hash<std::string>{}(row.request_id) % workers_.size()].push_back(std::move(row));
       }
-      std::lock_guard stats_lock(stats_mutex_);
-      stats_.claimed += handed;
     }
+    // Hand over without holding mutex_: a worker takes its own queue's lock
+    // and then (to record a finished row) mutex_, never the other way round.
+    lock.unlock();
+    for (std::size_t i = 0; i < handed.size(); ++i) {
+      if (handed[i].empty()) continue;
+      Worker& worker = *workers_[i];
+      {
+        std::lock_guard worker_lock(worker.mutex);
+        for (auto& row : handed[i]) worker.queue.push_back(std::move(row));
+      }
+      worker.cv.notify_one();
+    }
+    {
+      std::lock_guard stats_lock(stats_mutex_);
+      stats_.claimed += count;
+    }
+    lock.lock();
     // A full batch means more may be waiting: claim again at once.
     if (rows && rows->size() == options_.batch) continue;
     if (!woken_) claim_cv_.wait_for(lock, options_.idle_poll, [&] { return stopping_ || woken_; });
@@ -155,11 +166,7 @@ void EffectExecutor::worker_loop(std::size_t index) {
     OutboxRow row;
     {
       std::unique_lock lock(worker.mutex);
-      worker.cv.wait(lock, [&] {
-        if (!worker.queue.empty()) return true;
-        std::lock_guard outer(mutex_);
-        return stopping_;
-      });
+      worker.cv.wait(lock, [&] { return !worker.queue.empty() || worker.stopping; });
       if (worker.queue.empty()) return;
       row = std::move(worker.queue.front());
       worker.queue.pop_front();
@@ -216,6 +223,16 @@ void EffectExecutor::run_row(const OutboxRow& row) {
     finish.error = outcome.message;
   }
 
+  // Counted before the result is fed back, so whoever sees the request
+  // move also sees the effect counted.
+  {
+    std::lock_guard lock(stats_mutex_);
+    auto& k = stats_.kinds[kind];
+    if (outcome.ok()) ++k.succeeded;
+    else if (give_up) ++k.gave_up;
+    else ++k.retried;
+  }
+
   // Feed the result back before marking the row: see the header.
   bool recorded = true;
   if (membership && (outcome.ok() || give_up)) {
@@ -236,16 +253,15 @@ void EffectExecutor::run_row(const OutboxRow& row) {
                    .ok();
   }
   if (recorded) {
-    // A conflict here means the lease ran out and the row was claimed
-    // again; that run records the result. Nothing to undo.
-    (void)store_.finish_outbox(row.id, options_.owner, finish, clock_.now());
+    // Not waited for: the next row need not sit out this commit's fsync.
+    // If the daemon dies before it lands, the row runs again after its
+    // lease, harmlessly (idempotency key; a repeated group result is
+    // recognised). A conflict means the lease ran out and the row was
+    // claimed again; that run records the result.
+    (void)store_.finish_outbox_async(row.id, options_.owner, finish, clock_.now());
   }
   std::lock_guard lock(stats_mutex_);
   --stats_.in_flight;
-  auto& k = stats_.kinds[kind];
-  if (outcome.ok()) ++k.succeeded;
-  else if (give_up) ++k.gave_up;
-  else ++k.retried;
 }
 
 std::string EffectExecutor::ticket_key_for(const std::string& request_id, Outcome& outcome) {

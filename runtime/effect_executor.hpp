@@ -44,7 +44,7 @@ struct ExecutorOptions {
   // Lease owner recorded on claimed rows; unique per running executor (one
   // daemon per database today; replicas will need one name each).
   std::string owner = "executor";
-  std::size_t workers = 4;
+  std::size_t workers = 16;  // connector calls wait on remote systems
   std::size_t batch = 256;
   Time lease_seconds = 120;  // a crashed executor's rows come back after this
   int max_attempts = 8;      // the first attempt included
@@ -131,6 +131,7 @@ class EffectExecutor {
     std::mutex mutex;
     std::condition_variable cv;
     std::deque<OutboxRow> queue;
+    bool stopping = false;  // set under `mutex`: drain the queue, then end
     std::thread thread;
   };
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -77,6 +77,27 @@ Json effects_summary(const std::vector<ip::Effect>& effects) {
   return out;
 }
 
+// One ticket comment per transition instead of one per evidence line: the
+// lines of a transition belong together and each comment is a remote call.
+std::vector<ip::Effect> coalesce_evidence(const std::vector<ip::Effect>& effects) {
+  std::vector<ip::Effect> out;
+  out.reserve(effects.size());
+  ip::EvidenceEffect* open = nullptr;
+  for (const auto& effect : effects) {
+    if (const auto* e = std::get_if<ip::EvidenceEffect>(&effect)) {
+      if (open) {
+        open->text += "\n" + e->text;
+        continue;
+      }
+      out.push_back(*e);
+      open = &std::get<ip::EvidenceEffect>(out.back());
+      continue;
+    }
+    out.push_back(effect);
+  }
+  return out;
+}
+
 bool needs_holdings(const ip::Event& event) {
   return std::holds_alternative<ip::RevokeEvent>(event) || std::holds_alternative<ip::CancelEvent>(event) ||
          std::holds_alternative<ip::ProvisionResultEvent>(event) || std::holds_alternative<ip::DenyEvent>(event) ||
@@ -232,7 +253,7 @@ Result<CommandResult> Engine::submit(ip::AccessRequest request, std::optional<st
   Commit commit;
   commit.expected_version = 0;
   commit.event = {{"type", "submit"}, {"request", codec::encode_request(request)}};
-  add_effects(commit, t.effects);
+  add_effects(commit, coalesce_evidence(t.effects));
   AuditInput audit;
   audit.kind = "submitted";
   audit.actor = request.requester;
@@ -363,7 +384,7 @@ Result<CommitResult> Engine::commit_transition(const ip::RequestState& before, i
   if (fired_timer) {
     commit.timers.push_back(TimerChange{fired_timer->kind, fired_timer->step, std::nullopt, fired_timer->due});
   }
-  add_effects(commit, t.effects);
+  add_effects(commit, coalesce_evidence(t.effects));
   if (!t.ignored) {
     AuditInput audit;
     audit.kind = audit_kind(event, t);

@@ -122,6 +122,8 @@ class Db {
   Db() = default;
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
+  int busy_timeout_ms_ = 0;
+
   ~Db() {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
     if (db_) sqlite3_close_v2(db_);
@@ -137,8 +139,20 @@ class Db {
       throw SqlError{ErrorCode::io, "cannot open database " + path + ": " + message};
     }
     sqlite3_extended_result_codes(db->db_, 1);
-    sqlite3_busy_timeout(db->db_, busy_timeout_ms);
+    // SQLite's own busy handler sleeps in growing steps of milliseconds;
+    // another connection to this file (the sandbox connectors) holds the
+    // write lock for far less than that, so wait in short steps instead.
+    db->busy_timeout_ms_ = busy_timeout_ms;
+    sqlite3_busy_handler(db->db_, &Db::on_busy, db.get());
     return db;
+  }
+
+  static int on_busy(void* self, int attempt) {
+    constexpr int kStepMicros = 50;
+    const auto* db = static_cast<const Db*>(self);
+    if (static_cast<long long>(attempt) * kStepMicros >= static_cast<long long>(db->busy_timeout_ms_) * 1000) return 0;
+    std::this_thread::sleep_for(std::chrono::microseconds(kStepMicros));
+    return 1;
   }
 
   sqlite3* raw() const { return db_; }
@@ -777,6 +791,18 @@ class SqliteStore final : public Store {
              return static_cast<std::int64_t>(w.db().changes());
            })
         .get();
+  }
+
+  std::future<Status> finish_outbox_async(std::int64_t id, const std::string& owner, const OutboxOutcome& outcome,
+                                          Time now) override {
+    auto finished = std::make_shared<std::future<Result<std::monostate>>>(
+        enqueue<std::monostate>([=](Writer& w) { return apply_finish(w, id, owner, outcome, now); }));
+    // Deferred: the conversion runs only if the caller asks for the result.
+    return std::async(std::launch::deferred, [finished]() -> Status {
+      auto r = finished->get();
+      if (!r) return r.error();
+      return {};
+    });
   }
 
   Status finish_outbox(std::int64_t id, const std::string& owner, const OutboxOutcome& outcome, Time now) override {

@@ -196,6 +196,11 @@ class Store {
   // retry: attempts+1, released until next_attempt_at. dead: attempts+1,
   // never claimed again. done: never claimed again.
   virtual Status finish_outbox(std::int64_t id, const std::string& owner, const OutboxOutcome& outcome, Time now) = 0;
+  // The same, queued: the caller need not wait for the commit. An executor
+  // that does not wait accepts that a crash before the commit lands re-runs
+  // the (idempotent) effect once its lease expires.
+  virtual std::future<Status> finish_outbox_async(std::int64_t id, const std::string& owner,
+                                                  const OutboxOutcome& outcome, Time now) = 0;
 
   // ---- reads (see the last committed data) -------------------------------
   // not_found when there is no such request.

@@ -170,8 +170,12 @@ TEST_F(ServeCrashTest, SigkillDuringABurstLosesNothingAndAppliesNothingTwice) {
   for (const auto& id : stored) {
     const auto comments = sandbox->comments(id);
     std::set<std::string> texts;
-    for (const auto& c : comments) EXPECT_TRUE(texts.insert(c.text).second) << id << ": twice: " << c.text;
-    EXPECT_EQ(texts.count("added ann.lee@acme.com to sandbox.okta group figma-viewers"), 1u) << id;
+    int added = 0;
+    for (const auto& c : comments) {
+      EXPECT_TRUE(texts.insert(c.text).second) << id << ": twice: " << c.text;
+      if (c.text.find("added ann.lee@acme.com to sandbox.okta group figma-viewers") != std::string::npos) ++added;
+    }
+    EXPECT_EQ(added, 1) << id;
   }
   auto verified = verify_sqlite_audit(dir.file("state.db"));
   ASSERT_TRUE(verified) << verified.error().message;

@@ -116,7 +116,8 @@ std::string waiting_for(const json& view) {
                                 : 0;
   std::ostringstream out;
   out << "step " << index + 1 << " of " << steps.size() << ", " << who;
-  if (!people.empty()) out << " (" << people << ")";
+  // `who` often names the people already ("the requester's manager (bob@...)").
+  if (!people.empty() && who.find(people) == std::string::npos) out << " (" << people << ")";
   if (is_escalated) out << " [escalated]";
   out << "; " << given << " of " << integer_of(step, "quorum", 1) << " approval(s)";
   return out.str();
@@ -419,8 +420,11 @@ void print_request_details(const json& answer, std::ostream& out) {
       if (!done.empty()) state = "approved by " + done;
       if (status == "awaiting_approval" && i == current) state += (state.empty() ? "" : "; ") + std::string("waiting");
       if (state.empty()) state = i > current || status == "awaiting_approval" ? "not reached" : "-";
-      out << "  " << i + 1 << " of " << steps.size() << "  " << text_of(steps[i], "who") << " ("
-          << join(member(steps[i], "eligible")) << "): " << state << "\n";
+      const std::string who = text_of(steps[i], "who");
+      const std::string people = join(member(steps[i], "eligible"));
+      out << "  " << i + 1 << " of " << steps.size() << "  " << who;
+      if (!people.empty() && who.find(people) == std::string::npos) out << " (" << people << ")";
+      out << ": " << state << "\n";
     }
   }
 
@@ -429,8 +433,8 @@ void print_request_details(const json& answer, std::ostream& out) {
     out << "memberships:\n";
     for (const auto& m : memberships) {
       const json& group = member(m, "group");
-      out << "  " << text_of(group, "provider") << " " << text_of(group, "kind") << " \"" << text_of(group, "group")
-          << "\": " << text_of(m, "state");
+      // Spelled as the policy writes it: sandbox.okta group "figma-editors".
+      out << "  " << text_of(group, "provider") << " group \"" << text_of(group, "group") << "\": " << text_of(m, "state");
       if (const std::string detail = text_of(m, "detail"); !detail.empty()) out << " (" << detail << ")";
       out << "\n";
     }
@@ -518,7 +522,7 @@ int run_status(const StatusOptions& options) {
     rows.push_back({"ID", "STATUS", "ACCESS", "CREATED", "EXPIRES"});
     for (const auto& view : requests) {
       std::string expires = text_of(view, "expires");
-      if (expires.empty()) expires = "-";
+      if (expires.empty()) expires = status_of(view) == "active" ? "never" : "-";
       rows.push_back({text_of(view, "id"), status_of(view), access_of(view), text_of(view, "created"), expires});
     }
   }
