@@ -22,6 +22,7 @@ packages=(
   graphviz
   time
   python3
+  curl
 )
 
 missing=()
