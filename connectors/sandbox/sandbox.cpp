@@ -1,5 +1,8 @@
 #include "connectors/sandbox/sandbox.hpp"
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -153,6 +156,29 @@ void record_applied(Connection& c, const std::string& idempotency_key, const cha
       .run();
 }
 
+// A connector call's write scope inside the batch transaction the Core
+// runs it in: a savepoint, released by commit(), rolled back otherwise.
+class CallTransaction {
+ public:
+  explicit CallTransaction(Connection& connection) : connection_(connection) { connection_.exec("SAVEPOINT sandbox_call"); }
+  CallTransaction(const CallTransaction&) = delete;
+  CallTransaction& operator=(const CallTransaction&) = delete;
+  ~CallTransaction() {
+    if (!done_) {
+      sqlite3_exec(connection_.raw(), "ROLLBACK TO sandbox_call", nullptr, nullptr, nullptr);
+      sqlite3_exec(connection_.raw(), "RELEASE sandbox_call", nullptr, nullptr, nullptr);
+    }
+  }
+  void commit() {
+    connection_.exec("RELEASE sandbox_call");
+    done_ = true;
+  }
+
+ private:
+  Connection& connection_;
+  bool done_ = false;
+};
+
 }  // namespace
 
 // The state every connector of one sandbox shares: the connection, the
@@ -160,8 +186,13 @@ void record_applied(Connection& c, const std::string& idempotency_key, const cha
 // hold it by shared_ptr, so they stay valid after the Sandbox is gone.
 class Core {
  public:
-  Core(std::unique_ptr<Connection> connection, const SandboxOptions& options)
-      : connection_(std::move(connection)), latency_(options.latency) {}
+  // `reader` (may be null: then directory reads share `connection`) is a
+  // second connection used only for directory snapshots, under its own
+  // lock: the engine asks for the directory on every command and API read,
+  // and those must not queue behind connector writes (which may be waiting
+  // for the store's writer to finish its fsync).
+  Core(std::unique_ptr<Connection> connection, std::unique_ptr<Connection> reader, const SandboxOptions& options)
+      : connection_(std::move(connection)), reader_(std::move(reader)), latency_(options.latency) {}
 
   // One connector call: the simulated round trip, then (under the lock)
   // an injected fault if one is armed for `fault_key`, else `body`.
@@ -169,16 +200,32 @@ class Core {
   template <class Body>
   Outcome call(const std::string& fault_key, const std::string& what, Body&& body) {
     if (latency_.count() > 0) std::this_thread::sleep_for(latency_);
-    try {
-      std::lock_guard lock(mutex_);
-      if (auto injected = take_fault(fault_key, what)) return *injected;
-      return body(*connection_);
-    } catch (const SqlFailure& e) {
-      return e.transient() ? Outcome::transient_failure(what + ": " + e.message)
-                           : Outcome::permanent_failure(what + ": " + e.message);
-    } catch (const std::exception& e) {
-      return Outcome::permanent_failure(what + ": " + e.what());
+    Pending pending{&fault_key, &what, std::function<Outcome(Connection&)>(std::forward<Body>(body)), {}, false};
+    std::unique_lock lock(queue_mutex_);
+    queue_.push_back(&pending);
+    for (;;) {
+      if (pending.done) return std::move(pending.outcome);
+      if (!leading_) break;
+      queue_cv_.wait(lock);
     }
+    // Lead: run what is queued (ours included), a batch at a time, until
+    // our own call is done; then hand the lead to a waiter.
+    leading_ = true;
+    while (!pending.done) {
+      std::vector<Pending*> batch;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      lock.unlock();
+      run_batch(batch);
+      lock.lock();
+      for (Pending* p : batch) p->done = true;
+      queue_cv_.notify_all();
+    }
+    leading_ = false;
+    queue_cv_.notify_all();
+    return std::move(pending.outcome);
   }
 
   // Inspection and directory reads: no latency, no faults. `error` is set
@@ -207,9 +254,17 @@ class Core {
   }
 
   std::shared_ptr<const ip::Directory> snapshot() {
-    std::lock_guard lock(mutex_);
+    std::unique_lock<std::mutex> lock;
+    Connection* connection = nullptr;
+    if (reader_) {
+      lock = std::unique_lock(reader_mutex_);
+      connection = reader_.get();
+    } else {
+      lock = std::unique_lock(mutex_);
+      connection = connection_.get();
+    }
     try {
-      refresh_directory();
+      refresh_directory(*connection);
     } catch (const SqlFailure&) {
       // Keep serving the last good snapshot: the interface has no way to
       // report a failed read, and a stale directory beats none.
@@ -220,6 +275,80 @@ class Core {
   }
 
  private:
+  // Calls that arrive while another runs are applied together: one
+  // BEGIN IMMEDIATE ... COMMIT for the batch, each call in its own
+  // savepoint (see CallTransaction), so a failing call undoes only its own
+  // writes and no call reports success unless the batch's COMMIT landed.
+  // Fewer transactions means fewer hand-offs of the file's write lock
+  // between these connectors and the store's writer.
+  struct Pending {
+    const std::string* fault_key;
+    const std::string* what;
+    std::function<Outcome(Connection&)> body;
+    Outcome outcome;
+    bool done;
+  };
+  static constexpr std::size_t kMaxBatch = 64;
+
+  static Outcome failure_of(const SqlFailure& e, const std::string& what) {
+    return e.transient() ? Outcome::transient_failure(what + ": " + e.message)
+                         : Outcome::permanent_failure(what + ": " + e.message);
+  }
+
+  void run_batch(const std::vector<Pending*>& batch) {
+    std::lock_guard lock(mutex_);
+    Connection& c = *connection_;
+    try {
+      c.exec("BEGIN IMMEDIATE");
+    } catch (const SqlFailure& e) {
+      for (Pending* p : batch) p->outcome = failure_of(e, *p->what);
+      return;
+    }
+    std::vector<Pending*> applied;  // ran in the transaction: their writes stand or fall with the COMMIT
+    bool lost = false;              // SQLite rolled the whole transaction back
+    for (Pending* p : batch) {
+      if (lost) {
+        p->outcome = Outcome::transient_failure(*p->what + ": the batch transaction was rolled back");
+        continue;
+      }
+      if (auto injected = take_fault(*p->fault_key, *p->what)) {
+        p->outcome = *injected;
+        continue;
+      }
+      try {
+        p->outcome = p->body(c);
+      } catch (const SqlFailure& e) {
+        p->outcome = failure_of(e, *p->what);
+      } catch (const std::exception& e) {
+        p->outcome = Outcome::permanent_failure(*p->what + ": " + e.what());
+      }
+      if (sqlite3_get_autocommit(c.raw()) != 0) {
+        lost = true;
+      } else {
+        applied.push_back(p);
+      }
+    }
+    if (lost) {
+      for (Pending* p : applied) {
+        if (p->outcome.ok()) p->outcome = Outcome::transient_failure(*p->what + ": the batch transaction was rolled back");
+      }
+      return;
+    }
+    try {
+      c.exec("COMMIT");
+    } catch (const SqlFailure& e) {
+      sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+      for (Pending* p : applied) {
+        if (p->outcome.ok()) p->outcome = failure_of(e, *p->what);
+      }
+    }
+  }
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending*> queue_;
+  bool leading_ = false;
+
   struct Fault {
     Outcome::Kind kind;
     int remaining;  // < 0: until cleared
@@ -241,8 +370,7 @@ class Core {
   // Rebuilds the cached Directory when directory_generation moved. A
   // directory in the tables that from_json rejects (edited by hand) keeps
   // the last good snapshot.
-  void refresh_directory() {
-    Connection& c = *connection_;
+  void refresh_directory(Connection& c) {
     ReadTransaction tx(c);
     std::int64_t generation = 0;
     {
@@ -267,8 +395,12 @@ class Core {
     }
   }
 
-  std::mutex mutex_;
+  std::mutex mutex_;  // connection_ and faults_
   std::unique_ptr<Connection> connection_;
+  // Taken alone, never together with mutex_: reader_, directory_ and
+  // directory_generation_ (when reader_ is null those are under mutex_).
+  std::mutex reader_mutex_;
+  std::unique_ptr<Connection> reader_;
   const std::chrono::microseconds latency_;
   std::map<std::string, Fault> faults_;
   std::shared_ptr<const ip::Directory> directory_;
@@ -285,7 +417,7 @@ class SandboxGroupProvider final : public GroupProvider {
                      const std::string& /*idempotency_key: membership is state*/) override {
     return core_->call(group_fault_key(name_, group), name_ + ": add " + user + " to " + group, [&](Connection& c) {
       if (auto bad = check_names(group, user)) return *bad;
-      WriteTransaction tx(c);
+      CallTransaction tx(c);
       Statement(c,
                 "INSERT INTO sandbox_memberships(provider, grp, user, added_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING")
@@ -304,7 +436,7 @@ class SandboxGroupProvider final : public GroupProvider {
     return core_->call(group_fault_key(name_, group), name_ + ": remove " + user + " from " + group,
                        [&](Connection& c) {
                          if (auto bad = check_names(group, user)) return *bad;
-                         WriteTransaction tx(c);
+                         CallTransaction tx(c);
                          Statement(c, "DELETE FROM sandbox_memberships WHERE provider = ? AND grp = ? AND user = ?")
                              .bind(name_)
                              .bind(group)
@@ -346,7 +478,7 @@ class SandboxTracker final : public Tracker {
   Outcome ticket_for(const TicketSpec& spec, std::string& key) override {
     return core_->call(
         service_fault_key(Sandbox::Service::tracker), "tracker: ticket for " + spec.request_id, [&](Connection& c) {
-          WriteTransaction tx(c);
+          CallTransaction tx(c);
           std::string found =
               spec.existing_key.empty() ? ticket_of_request(c, spec.request_id) : ticket_named(c, spec.existing_key);
           if (found.empty()) {
@@ -374,7 +506,7 @@ class SandboxTracker final : public Tracker {
   Outcome comment(const std::string& ticket_key, const std::string& text, const std::string& idempotency_key) override {
     return core_->call(
         service_fault_key(Sandbox::Service::tracker), "tracker: comment on " + ticket_key, [&](Connection& c) {
-          WriteTransaction tx(c);
+          CallTransaction tx(c);
           if (ticket_named(c, ticket_key).empty()) return no_such_ticket(ticket_key);
           {
             Statement q(c, "SELECT 1 FROM sandbox_comments WHERE idempotency_key = ?");
@@ -400,7 +532,7 @@ class SandboxTracker final : public Tracker {
     return core_->call(
         service_fault_key(Sandbox::Service::tracker), "tracker: move " + ticket_key + " to " + status,
         [&](Connection& c) {
-          WriteTransaction tx(c);
+          CallTransaction tx(c);
           if (ticket_named(c, ticket_key).empty()) return no_such_ticket(ticket_key);
           if (already_applied(c, idempotency_key)) return Outcome::success();
           Statement(c, "UPDATE sandbox_tickets SET status = ? WHERE key = ?").bind(status).bind(ticket_key).run();
@@ -449,7 +581,7 @@ class SandboxChat final : public Chat {
     return core_->call(service_fault_key(Sandbox::Service::chat),
                        "chat: post card for " + card.request_id + " step " + std::to_string(card.step),
                        [&](Connection& c) {
-                         WriteTransaction tx(c);
+                         CallTransaction tx(c);
                          {
                            Statement q(c, "SELECT 1 FROM sandbox_messages WHERE idempotency_key = ? LIMIT 1");
                            q.bind(idempotency_key);
@@ -481,7 +613,7 @@ class SandboxChat final : public Chat {
                       const std::string& idempotency_key) override {
     return core_->call(service_fault_key(Sandbox::Service::chat), "chat: update cards of " + request_id,
                        [&](Connection& c) {
-                         WriteTransaction tx(c);
+                         CallTransaction tx(c);
                          if (already_applied(c, idempotency_key)) return Outcome::success();
                          Statement(c, "UPDATE sandbox_messages SET text = ?, updated_at = ? WHERE request_id = ?")
                              .bind(text)
@@ -507,7 +639,7 @@ class SandboxNotifier final : public Notifier {
     return core_->call(service_fault_key(Sandbox::Service::notifier),
                        "notifier: notify " + std::to_string(to.size()) + " recipient(s)", [&](Connection& c) {
                          const std::string recipients = nlohmann::json(to).dump();
-                         WriteTransaction tx(c);
+                         CallTransaction tx(c);
                          Statement(c,
                                    "INSERT INTO sandbox_notifications(recipients, message, idempotency_key, at) "
                                    "VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING")
@@ -569,7 +701,18 @@ std::unique_ptr<Sandbox> open_sandbox(const SandboxOptions& options, std::string
     error = "cannot open sandbox database " + options.db_path + ": " + e.message;
     return nullptr;
   }
-  auto core = std::make_shared<sandbox_detail::Core>(std::move(connection), options);
+  // A second connection for directory snapshots (WAL readers do not wait
+  // for writers). Without one, snapshots share the write connection.
+  std::string reader_error;
+  auto reader = Connection::open(options.db_path, options.busy_timeout, reader_error);
+  if (reader) {
+    try {
+      reader->exec("PRAGMA query_only=ON");
+    } catch (const SqlFailure&) {
+      reader.reset();
+    }
+  }
+  auto core = std::make_shared<sandbox_detail::Core>(std::move(connection), std::move(reader), options);
   return std::unique_ptr<Sandbox>(new Sandbox(std::move(core)));
 }
 
