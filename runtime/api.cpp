@@ -439,6 +439,16 @@ http::Response Api::route(Call& call) {
   if (method == "POST" && parts.size() == 4 && parts[0] == "v1" && parts[1] == "requests") {
     const std::string& id = parts[2];
     const std::string& action = parts[3];
+    {
+      // Someone who may not even read the request learns nothing from
+      // acting on it (not whether it exists), and leaves no trace in it.
+      auto state = engine_.get(id);
+      if (!state) return from_error(state.error());
+      const auto directory = engine_.directory();
+      if (!may_read(*state, me, *engine_.policy(), directory.get())) {
+        return error_response(404, "not_found", "no request " + id);
+      }
+    }
     Result<CommandResult> result = make_error(ErrorCode::invalid, "");
     if (action == "approve" || action == "cancel" || action == "confirm") {
       auto body = parse_body(call.request.body, {});
@@ -474,6 +484,7 @@ http::Response Api::route(Call& call) {
       auto deny = string_field(*body, "deny");
       if (!deny) return invalid(deny.error());
       if (deny->has_value()) {
+        if ((**deny).empty()) return error_response(400, "invalid", "body.deny: the reason must not be empty", "deny");
         if (body->contains("app") || body->contains("role")) {
           return error_response(400, "invalid", "body: give either app and role, or deny", "deny");
         }
@@ -499,11 +510,27 @@ http::Response Api::route(Call& call) {
   }
 
   if (is("GET", {"v1", "grants"})) {
-    auto grants = engine_.store().active_grants();
-    if (!grants) return from_error(grants.error());
+    GrantFilter filter;
+    if (auto requester = call.param("requester")) filter.requester = *requester;
+    if (!me.admin) {
+      if (filter.requester && *filter.requester != me.name) {
+        return error_response(403, "forbidden", "only admin principals list other people's grants", "requester");
+      }
+      filter.requester = me.name;
+    }
+    if (auto after = call.param("after")) filter.after = *after;
+    if (auto limit = call.param("limit")) {
+      auto n = parse_int(*limit);
+      if (!n || *n < 1 || *n > 1000) return error_response(400, "invalid", "limit: expected 1 to 1000", "limit");
+      filter.limit = static_cast<std::size_t>(*n);
+    }
+    auto page = engine_.store().active_grants(filter);
+    if (!page) {
+      if (page.error().code == ErrorCode::invalid) return error_response(400, "invalid", page.error().message, "after");
+      return from_error(page.error());
+    }
     Json list = Json::array();
-    for (const auto& grant : *grants) {
-      if (!me.admin && grant.requester != me.name) continue;
+    for (const auto& grant : page->grants) {
       Json g = {{"request_id", grant.request_id}, {"requester", grant.requester}, {"app", grant.app},
                 {"role", grant.role}};
       if (grant.expires_at) {
@@ -514,7 +541,7 @@ http::Response Api::route(Call& call) {
       }
       list.push_back(std::move(g));
     }
-    return json_response(200, {{"grants", list}});
+    return json_response(200, {{"grants", list}, {"next", page->next ? Json(*page->next) : Json(nullptr)}});
   }
 
   if (is("GET", {"v1", "catalog"})) {

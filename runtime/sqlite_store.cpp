@@ -858,16 +858,90 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<std::vector<Grant>> active_grants() override {
-    return read<std::vector<Grant>>([&](Db& db) -> Result<std::vector<Grant>> {
-      Query q(db,
-              "SELECT id, requester, app, role, expires_at FROM requests WHERE status = 'active' "
-              "ORDER BY expires_at IS NULL, expires_at, id");
-      std::vector<Grant> out;
-      while (q.step()) {
-        out.push_back(Grant{q.text(0), ip::Status::active, q.text(1), q.text(2), q.text(3), q.opt_i64(4)});
+  // Grants are ordered by (permanent last, expiry, id); the cursor is
+  // "<expiry>:<id>" or "permanent:<id>" of the last grant of a page.
+  Result<GrantPage> active_grants(const GrantFilter& f) override {
+    return read<GrantPage>([&](Db& db) -> Result<GrantPage> {
+      const std::size_t limit = std::min<std::size_t>(f.limit == 0 ? 1 : f.limit, 1000);
+      struct Cursor {
+        std::optional<Time> expires;  // nullopt: in the permanent part
+        std::string id;
+      };
+      std::optional<Cursor> after;
+      if (f.after) {
+        const auto colon = f.after->find(':');
+        if (colon == std::string::npos) return make_error(ErrorCode::invalid, "after: not a grants cursor");
+        const std::string head = f.after->substr(0, colon);
+        Cursor c{std::nullopt, f.after->substr(colon + 1)};
+        if (head != "permanent") {
+          try {
+            std::size_t used = 0;
+            c.expires = std::stoll(head, &used);
+            if (used != head.size()) throw std::invalid_argument(head);
+          } catch (const std::exception&) {
+            return make_error(ErrorCode::invalid, "after: not a grants cursor");
+          }
+        }
+        after = std::move(c);
       }
-      return out;
+      auto grant_of = [](Query& q) {
+        return Grant{q.text(0), ip::Status::active, q.text(1), q.text(2), q.text(3), q.opt_i64(4)};
+      };
+      auto comes_after = [&](const Grant& g) {
+        if (!after) return true;
+        if (after->expires) {
+          if (!g.expires_at) return true;
+          return *g.expires_at > *after->expires || (*g.expires_at == *after->expires && g.request_id > after->id);
+        }
+        return !g.expires_at && g.request_id > after->id;
+      };
+      std::vector<Grant> rows;
+      if (f.requester) {
+        // One person holds few grants: read them by the requester index and
+        // order them here.
+        Query q(db,
+                "SELECT id, requester, app, role, expires_at FROM requests WHERE requester = ? AND status = 'active'");
+        q.bind(*f.requester);
+        while (q.step()) rows.push_back(grant_of(q));
+        std::sort(rows.begin(), rows.end(), [](const Grant& a, const Grant& b) {
+          if (a.expires_at.has_value() != b.expires_at.has_value()) return a.expires_at.has_value();
+          if (a.expires_at != b.expires_at) return *a.expires_at < *b.expires_at;
+          return a.request_id < b.request_id;
+        });
+        std::erase_if(rows, [&](const Grant& g) { return !comes_after(g); });
+        if (rows.size() > limit + 1) rows.resize(limit + 1);
+      } else {
+        // Time-bound grants by the expiry index, then permanent ones by id.
+        if (!after || after->expires) {
+          std::string sql =
+              "SELECT id, requester, app, role, expires_at FROM requests WHERE status = 'active' AND expires_at IS NOT NULL";
+          if (after) sql += " AND (expires_at > ? OR (expires_at = ? AND id > ?))";
+          sql += " ORDER BY expires_at, id LIMIT ?";
+          Query q(db, sql, true);
+          if (after) q.bind(*after->expires).bind(*after->expires).bind(after->id);
+          q.bind(static_cast<std::int64_t>(limit + 1));
+          while (q.step()) rows.push_back(grant_of(q));
+        }
+        if (rows.size() <= limit) {
+          std::string sql =
+              "SELECT id, requester, app, role, expires_at FROM requests WHERE status = 'active' AND expires_at IS NULL";
+          const bool within_permanent = after && !after->expires;
+          if (within_permanent) sql += " AND id > ?";
+          sql += " ORDER BY id LIMIT ?";
+          Query q(db, sql, true);
+          if (within_permanent) q.bind(after->id);
+          q.bind(static_cast<std::int64_t>(limit + 1 - rows.size()));
+          while (q.step()) rows.push_back(grant_of(q));
+        }
+      }
+      GrantPage page;
+      if (rows.size() > limit) {
+        rows.resize(limit);
+        const Grant& last = rows.back();
+        page.next = (last.expires_at ? std::to_string(*last.expires_at) : std::string("permanent")) + ":" + last.request_id;
+      }
+      page.grants = std::move(rows);
+      return page;
     });
   }
 

@@ -123,6 +123,18 @@ struct Grant {
   std::optional<Time> expires_at;  // nullopt: permanent
 };
 
+struct GrantFilter {
+  std::optional<std::string> requester;
+  std::size_t limit = 100;  // at most 1000
+  // Cursor: the `next` of the previous page.
+  std::optional<std::string> after;
+};
+
+struct GrantPage {
+  std::vector<Grant> grants;
+  std::optional<std::string> next;  // nullopt at the end
+};
+
 struct OutboxRow {
   std::int64_t id = 0;
   std::string idempotency_key;  // "<request id>/<version>/<index>"
@@ -206,8 +218,22 @@ class Store {
   // not_found when there is no such request.
   virtual Result<interpreter::RequestState> get(const std::string& id) = 0;
   virtual Result<RequestPage> list(const RequestFilter& filter) = 0;
-  // Requests in status active, ordered by expiry (permanent ones last).
-  virtual Result<std::vector<Grant>> active_grants() = 0;
+  // Requests in status active, ordered by expiry (permanent ones last),
+  // then id, a page at a time.
+  virtual Result<GrantPage> active_grants(const GrantFilter& filter) = 0;
+  // Every active grant at once: for tests and small stores only.
+  Result<std::vector<Grant>> active_grants() {
+    std::vector<Grant> all;
+    GrantFilter filter;
+    filter.limit = 1000;
+    for (;;) {
+      auto page = active_grants(filter);
+      if (!page) return page.error();
+      all.insert(all.end(), page->grants.begin(), page->grants.end());
+      if (!page->next) return all;
+      filter.after = page->next;
+    }
+  }
   // One person's requests that hold or are acquiring access (status active,
   // provisioning or awaiting_fulfilment), without decoding their state:
   // what conflict checks and overlapping-grant removal need.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "daemon_test_support.hpp"
@@ -186,8 +187,10 @@ TEST_F(ApiTest, APrincipalActsOnlyAsItself) {
   // A stranger cannot read it, let alone approve it.
   auto peek = client("chloe.martin@acme.com").get("/v1/requests/" + id);
   EXPECT_EQ(peek->status, 404);
+  // Acting on it answers as if it did not exist, and leaves no trace.
   auto stranger = client("chloe.martin@acme.com").post("/v1/requests/" + id + "/approve", "");
-  EXPECT_EQ(stranger->status, 409);
+  EXPECT_EQ(stranger->status, 404);
+  EXPECT_EQ(stranger->body.find("carl.diaz"), std::string::npos) << stranger->body;
 
   // The manager sees it awaiting them, and approves.
   auto bob = client("bob.stone@acme.com");
@@ -203,6 +206,32 @@ TEST_F(ApiTest, APrincipalActsOnlyAsItself) {
   for (const auto& e : detail["evidence"]) actors.push_back(e["kind"].get<std::string>() + ":" + e["actor"].get<std::string>());
   EXPECT_NE(std::find(actors.begin(), actors.end(), "refused:carl.diaz@acme.com"), actors.end());
   EXPECT_NE(std::find(actors.begin(), actors.end(), "approved:bob.stone@acme.com"), actors.end());
+}
+
+TEST_F(ApiTest, GrantsComeInPagesOrderedByExpiryAndEachPersonSeesTheirOwn) {
+  std::vector<std::string> ids;
+  ids.push_back(submit("ann.lee@acme.com", {{"app", "figma"}, {"role", "viewer"}}));
+  ids.push_back(submit("carl.diaz@acme.com", {{"app", "slack"}, {"role", "member"}}));
+  ids.push_back(submit("bob.stone@acme.com", {{"app", "figma"}, {"role", "viewer"}}));
+  for (const auto& id : ids) EXPECT_NE(wait_until("it-admin@acme.com", id, "active,awaiting_approval"), "");
+  auto admin = client("it-admin@acme.com");
+  std::vector<std::string> seen;
+  std::string target = "/v1/grants?limit=1";
+  for (int page = 0; page < 10; ++page) {
+    const Json body = this->body(admin.get(target));
+    ASSERT_LE(body["grants"].size(), 1u);
+    for (const auto& g : body["grants"]) seen.push_back(g["request_id"].get<std::string>());
+    if (body["next"].is_null()) break;
+    target = "/v1/grants?limit=1&after=" + body["next"].get<std::string>();
+  }
+  auto active = admin.get("/v1/requests?status=active");
+  EXPECT_EQ(seen.size(), this->body(active)["requests"].size());
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size()) << "no grant twice";
+  const Json mine = body(client("ann.lee@acme.com").get("/v1/grants"));
+  ASSERT_EQ(mine["grants"].size(), 1u);
+  EXPECT_EQ(mine["grants"][0]["requester"], "ann.lee@acme.com");
+  EXPECT_EQ(client("ann.lee@acme.com").get("/v1/grants?requester=bob.stone@acme.com")->status, 403);
+  EXPECT_EQ(admin.get("/v1/grants?after=nonsense")->status, 400);
 }
 
 TEST_F(ApiTest, DenyNeedsAReasonAndRecordsIt) {
