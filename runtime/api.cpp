@@ -129,11 +129,17 @@ bool may_read(const ip::RequestState& state, const Principal& who, const ip::Pol
 }
 
 bool may_decide_now(const ip::RequestState& state, const std::string& who) {
-  if (state.status != ip::Status::awaiting_approval || state.step >= state.plan.steps.size()) return false;
+  // Triage is a step of the plan too (the `unknown` bucket's route).
+  const bool deciding = state.status == ip::Status::awaiting_approval || state.status == ip::Status::awaiting_triage;
+  if (!deciding || state.step >= state.plan.steps.size()) return false;
+  if (who == state.request.requester) return false;
   const auto& step = state.plan.steps[state.step];
+  // After an escalation the original approvers may still decide.
   const bool escalated = state.step < state.escalated.size() && state.escalated[state.step];
-  const auto& people = escalated ? step.escalate_to : step.eligible;
-  return std::find(people.begin(), people.end(), who) != people.end();
+  const auto holds = [&](const std::vector<std::string>& people) {
+    return std::find(people.begin(), people.end(), who) != people.end();
+  };
+  return holds(step.eligible) || (escalated && holds(step.escalate_to));
 }
 
 }  // namespace
@@ -332,12 +338,19 @@ http::Response Api::route(Call& call) {
       // Keys are per principal: two people cannot collide on (or probe) each other's keys.
       key = me.name + "\n" + *k;
     }
+    const ip::AccessRequest asked = request;
     auto result = engine_.submit(std::move(request), std::move(key));
     if (!result) return from_error(result.error());
     Json out = {{"request", request_view(result->state)}};
     if (result->duplicate) {
-      if (result->state.request.requester != me.name) {
-        return error_response(409, "conflict", "Idempotency-Key already used", "Idempotency-Key");
+      const ip::AccessRequest& first = result->state.request;
+      if (first.app != asked.app || first.role != asked.role || first.duration != asked.duration ||
+          first.permanent != asked.permanent || first.justification != asked.justification ||
+          first.ticket != asked.ticket) {
+        return error_response(422, "idempotency_key_reused",
+                              "Idempotency-Key was used for a different request (" + result->state.id +
+                                  "); use a new key for a new request",
+                              "Idempotency-Key");
       }
       out["duplicate"] = true;
       return json_response(200, out);
@@ -347,8 +360,41 @@ http::Response Api::route(Call& call) {
     return response;
   }
 
-  if (is("GET", {"v1", "requests"}) || is("GET", {"v1", "approvals"})) {
-    const bool approvals = parts[1] == "approvals";
+  if (is("GET", {"v1", "approvals"})) {
+    // Everything waiting for the caller's decision: approval steps they are
+    // eligible for (or escalated to), and requests outside the catalog they
+    // may triage. Oldest first, at most `limit`; no cursor (a person's
+    // queue is short, and it moves as they decide).
+    std::size_t limit = 100;
+    if (auto l = call.param("limit")) {
+      auto n = parse_int(*l);
+      if (!n || *n < 1 || *n > 1000) return error_response(400, "invalid", "limit: expected 1 to 1000", "limit");
+      limit = static_cast<std::size_t>(*n);
+    }
+    std::vector<ip::RequestState> waiting;
+    for (const ip::Status status : {ip::Status::awaiting_approval, ip::Status::awaiting_triage}) {
+      RequestFilter filter;
+      filter.status = status;
+      filter.limit = 1000;
+      for (;;) {
+        auto page = engine_.store().list(filter);
+        if (!page) return from_error(page.error());
+        for (auto& state : page->requests) {
+          if (may_decide_now(state, me.name)) waiting.push_back(std::move(state));
+        }
+        if (!page->next) break;
+        filter.after = page->next;
+      }
+    }
+    std::sort(waiting.begin(), waiting.end(),
+              [](const ip::RequestState& a, const ip::RequestState& b) { return a.id < b.id; });
+    if (waiting.size() > limit) waiting.resize(limit);
+    Json list = Json::array();
+    for (const auto& state : waiting) list.push_back(request_view(state));
+    return json_response(200, {{"requests", list}, {"next", nullptr}});
+  }
+
+  if (is("GET", {"v1", "requests"})) {
     RequestFilter filter;
     if (auto status = call.param("status")) {
       filter.status = ip::status_from_name(*status);
@@ -362,10 +408,7 @@ http::Response Api::route(Call& call) {
       if (!n || *n < 1 || *n > 1000) return error_response(400, "invalid", "limit: expected 1 to 1000", "limit");
       filter.limit = static_cast<std::size_t>(*n);
     }
-    if (approvals) {
-      filter.status = ip::Status::awaiting_approval;
-      filter.requester.reset();
-    } else if (!me.admin) {
+    if (!me.admin) {
       if (filter.requester && *filter.requester != me.name) {
         return error_response(403, "forbidden", "only admin principals list other people's requests", "requester");
       }
@@ -374,10 +417,7 @@ http::Response Api::route(Call& call) {
     auto page = engine_.store().list(filter);
     if (!page) return from_error(page.error());
     Json list = Json::array();
-    for (const auto& state : page->requests) {
-      if (approvals && !may_decide_now(state, me.name)) continue;
-      list.push_back(request_view(state));
-    }
+    for (const auto& state : page->requests) list.push_back(request_view(state));
     Json out = {{"requests", list}, {"next", page->next ? Json(*page->next) : Json(nullptr)}};
     return json_response(200, out);
   }
@@ -602,6 +642,27 @@ http::Response Api::route(Call& call) {
                                {"head", std::to_string(head->seq) + ":" + head->hash}});
   }
 
+  // A known path asked with another method: say which methods it takes.
+  struct Known {
+    std::vector<std::string_view> path;
+    std::string_view allow;
+  };
+  static const std::vector<Known> known = {
+      {{"metrics"}, "GET"},           {{"v1", "whoami"}, "GET"},        {{"v1", "requests"}, "GET, POST"},
+      {{"v1", "approvals"}, "GET"},   {{"v1", "requests", "*"}, "GET"}, {{"v1", "requests", "*", "*"}, "POST"},
+      {{"v1", "grants"}, "GET"},      {{"v1", "catalog"}, "GET"},       {{"v1", "policy", "reload"}, "POST"},
+      {{"v1", "audit", "head"}, "GET"}};
+  for (const auto& k : known) {
+    if (k.path.size() != parts.size()) continue;
+    bool match = true;
+    for (std::size_t i = 0; i < parts.size(); ++i) match = match && (k.path[i] == "*" || k.path[i] == parts[i]);
+    if (!match) continue;
+    http::Response response = error_response(405, "method_not_allowed",
+                                             method + " is not allowed on " + std::string(call.request.path()) +
+                                                 " (allowed: " + std::string(k.allow) + ")");
+    response.headers.push_back({"Allow", std::string(k.allow)});
+    return response;
+  }
   return error_response(404, "not_found", method + " " + std::string(call.request.path()) + " is not an endpoint");
 }
 

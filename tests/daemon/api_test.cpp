@@ -36,7 +36,7 @@ class ApiTest : public ::testing::Test {
                           std::filesystem::copy_options::recursive);
     people = {{"ann.lee@acme.com", "", false},    {"carl.diaz@acme.com", "", false},
               {"bob.stone@acme.com", "", false},  {"chloe.martin@acme.com", "", false},
-              {"it-admin@acme.com", "", true}};
+              {"tom.nash@acme.com", "", false},   {"it-admin@acme.com", "", true}};
     Json principals = {{"principals", Json::array()}};
     for (auto& person : people) {
       const NewToken token = make_token();
@@ -232,6 +232,47 @@ TEST_F(ApiTest, GrantsComeInPagesOrderedByExpiryAndEachPersonSeesTheirOwn) {
   EXPECT_EQ(mine["grants"][0]["requester"], "ann.lee@acme.com");
   EXPECT_EQ(client("ann.lee@acme.com").get("/v1/grants?requester=bob.stone@acme.com")->status, 403);
   EXPECT_EQ(admin.get("/v1/grants?after=nonsense")->status, 400);
+}
+
+TEST_F(ApiTest, TheSameIdempotencyKeyForADifferentRequestIsRefused) {
+  auto c = client("ann.lee@acme.com");
+  auto first = c.post("/v1/requests", Json{{"app", "figma"}, {"role", "viewer"}}.dump(), {{"Idempotency-Key", "k"}});
+  EXPECT_EQ(first->status, 201);
+  auto other = c.post("/v1/requests", Json{{"app", "slack"}, {"role", "member"}}.dump(), {{"Idempotency-Key", "k"}});
+  EXPECT_EQ(other->status, 422);
+  EXPECT_EQ(body(other)["error"]["field"], "Idempotency-Key");
+}
+
+TEST_F(ApiTest, AKnownPathWithAnotherMethodIs405WithAllow) {
+  auto c = client("ann.lee@acme.com");
+  auto wrong = c.send("PUT", "/v1/requests", "{}");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 405);
+  const std::string* allow = nullptr;
+  http::Request probe;
+  probe.headers = wrong->headers;
+  allow = probe.header("Allow");
+  ASSERT_NE(allow, nullptr);
+  EXPECT_EQ(*allow, "GET, POST");
+}
+
+TEST_F(ApiTest, TriagersSeeRequestsOutsideTheCatalogAmongTheirApprovals) {
+  const std::string id = submit("ann.lee@acme.com", {{"app", "canva"}, {"role", "pro"}, {"reason", "assets"}});
+  EXPECT_EQ(wait_until("ann.lee@acme.com", id, "awaiting_triage"), "awaiting_triage");
+  auto ids_waiting_for = [&](const std::string& who) {
+    std::vector<std::string> ids;
+    const Json waiting = body(client(who).get("/v1/approvals"));
+    for (const auto& r : waiting["requests"]) ids.push_back(r["id"].get<std::string>());
+    return ids;
+  };
+  const auto tom = ids_waiting_for("tom.nash@acme.com");  // it-ops: the acme triagers
+  EXPECT_NE(std::find(tom.begin(), tom.end(), id), tom.end());
+  const auto bob = ids_waiting_for("bob.stone@acme.com");  // her manager, no triager
+  EXPECT_EQ(std::find(bob.begin(), bob.end(), id), bob.end());
+  auto mapped = client("tom.nash@acme.com").post("/v1/requests/" + id + "/triage",
+                                                 Json{{"app", "figma"}, {"role", "viewer"}}.dump());
+  EXPECT_EQ(mapped->status, 200) << mapped->body;
+  EXPECT_EQ(wait_until("ann.lee@acme.com", id, "active"), "active");
 }
 
 TEST_F(ApiTest, DenyNeedsAReasonAndRecordsIt) {
