@@ -5,6 +5,7 @@
 
 #include "interpreter/state_machine.hpp"
 #include "runtime/codec.hpp"
+#include "runtime/logging.hpp"
 
 namespace portcullis::runtime {
 
@@ -281,6 +282,11 @@ Result<CommandResult> Engine::submit(ip::AccessRequest request, std::optional<st
     return CommandResult{std::move(*existing), std::nullopt, true};
   }
   after_commit(commit.state, commit);
+  log_event(LogLevel::info, "request submitted",
+            {{"request_id", commit.state.id},
+             {"requester", request.requester},
+             {"access", request.app + "." + request.role},
+             {"status", std::string(ip::status_name(commit.state.status))}});
   return CommandResult{std::move(commit.state), std::nullopt, false};
 }
 
@@ -403,7 +409,17 @@ Result<CommitResult> Engine::commit_transition(const ip::RequestState& before, i
   commit.now = clock_->now();
   commit.state = t.state;
   auto result = store_->commit(commit);
-  if (result) after_commit(t.state, commit);
+  if (result) {
+    after_commit(t.state, commit);
+    if (!commit.audit.empty()) {
+      log_event(t.refusal ? LogLevel::warn : LogLevel::info, "request " + commit.audit.front().kind,
+                {{"request_id", t.state.id},
+                 {"actor", actor},
+                 {"from", std::string(ip::status_name(before.status))},
+                 {"to", std::string(ip::status_name(t.state.status))},
+                 {"refusal", t.refusal.value_or("")}});
+    }
+  }
   return result;
 }
 

@@ -346,6 +346,7 @@ TEST_F(ApiTest, LogsNeverHoldATokenOrAuthorizationHeader) {
   ASSERT_TRUE(setup_logging(LogOptions{}));
   const std::string logs = captured.str();
   EXPECT_NE(logs.find("ann.lee@acme.com"), std::string::npos) << "the principal is logged";
+  EXPECT_NE(logs.find("\"request_id\":\"req_"), std::string::npos) << "transitions carry the request id:\n" << logs;
   for (const auto& person : people) {
     EXPECT_EQ(logs.find(person.token), std::string::npos) << "a token leaked into the logs:\n" << logs;
   }
