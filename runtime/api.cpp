@@ -8,6 +8,7 @@
 #include "dsl/ast.hpp"
 #include "dsl/diagnostic_formats.hpp"
 #include "interpreter/approval_card.hpp"
+#include "runtime/audit_export.hpp"
 #include "runtime/codec.hpp"
 #include "runtime/logging.hpp"
 
@@ -44,23 +45,14 @@ http::Response from_error(const Error& error) {
   return error_response(500, "internal", error.message);
 }
 
-std::string iso_time(Time t) {
-  const std::time_t seconds = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 Json request_view(const ip::RequestState& state) {
   Json view = codec::encode_state(state);
   view["requester"] = state.request.requester;
   view["app"] = state.request.app;
   view["role"] = state.request.role;
   view["outcome"] = codec::outcome_key(state.plan.outcome);
-  view["created"] = iso_time(state.created_at);
-  if (state.expires_at) view["expires"] = iso_time(*state.expires_at);
+  view["created"] = iso8601_utc(state.created_at);
+  if (state.expires_at) view["expires"] = iso8601_utc(*state.expires_at);
   return view;
 }
 
@@ -115,6 +107,16 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+// The `limit` query parameter: 1 to 1000; `limit` is left as it is when
+// the parameter is absent. An error response when malformed.
+std::optional<http::Response> parse_limit(const std::optional<std::string>& text, std::size_t& limit) {
+  if (!text) return std::nullopt;
+  auto n = parse_int(*text);
+  if (!n || *n < 1 || *n > 1000) return error_response(400, "invalid", "limit: expected 1 to 1000", "limit");
+  limit = static_cast<std::size_t>(*n);
+  return std::nullopt;
 }
 
 bool may_read(const ip::RequestState& state, const Principal& who, const ip::Policy& policy,
@@ -366,11 +368,7 @@ http::Response Api::route(Call& call) {
     // may triage. Oldest first, at most `limit`; no cursor (a person's
     // queue is short, and it moves as they decide).
     std::size_t limit = 100;
-    if (auto l = call.param("limit")) {
-      auto n = parse_int(*l);
-      if (!n || *n < 1 || *n > 1000) return error_response(400, "invalid", "limit: expected 1 to 1000", "limit");
-      limit = static_cast<std::size_t>(*n);
-    }
+    if (auto bad = parse_limit(call.param("limit"), limit)) return *bad;
     std::vector<ip::RequestState> waiting;
     for (const ip::Status status : {ip::Status::awaiting_approval, ip::Status::awaiting_triage}) {
       RequestFilter filter;
@@ -403,11 +401,7 @@ http::Response Api::route(Call& call) {
     if (auto requester = call.param("requester")) filter.requester = *requester;
     if (auto app = call.param("app")) filter.app = *app;
     if (auto after = call.param("after")) filter.after = *after;
-    if (auto limit = call.param("limit")) {
-      auto n = parse_int(*limit);
-      if (!n || *n < 1 || *n > 1000) return error_response(400, "invalid", "limit: expected 1 to 1000", "limit");
-      filter.limit = static_cast<std::size_t>(*n);
-    }
+    if (auto bad = parse_limit(call.param("limit"), filter.limit)) return *bad;
     if (!me.admin) {
       if (filter.requester && *filter.requester != me.name) {
         return error_response(403, "forbidden", "only admin principals list other people's requests", "requester");
@@ -463,7 +457,7 @@ http::Response Api::route(Call& call) {
     for (const auto& entry : *audit) {
       evidence.push_back({{"seq", entry.seq},
                           {"at", entry.at},
-                          {"time", iso_time(entry.at)},
+                          {"time", iso8601_utc(entry.at)},
                           {"kind", entry.kind},
                           {"actor", entry.actor},
                           {"text", entry.text},
@@ -559,11 +553,7 @@ http::Response Api::route(Call& call) {
       filter.requester = me.name;
     }
     if (auto after = call.param("after")) filter.after = *after;
-    if (auto limit = call.param("limit")) {
-      auto n = parse_int(*limit);
-      if (!n || *n < 1 || *n > 1000) return error_response(400, "invalid", "limit: expected 1 to 1000", "limit");
-      filter.limit = static_cast<std::size_t>(*n);
-    }
+    if (auto bad = parse_limit(call.param("limit"), filter.limit)) return *bad;
     auto page = engine_.store().active_grants(filter);
     if (!page) {
       if (page.error().code == ErrorCode::invalid) return error_response(400, "invalid", page.error().message, "after");
@@ -575,7 +565,7 @@ http::Response Api::route(Call& call) {
                 {"role", grant.role}};
       if (grant.expires_at) {
         g["expires_at"] = *grant.expires_at;
-        g["expires"] = iso_time(*grant.expires_at);
+        g["expires"] = iso8601_utc(*grant.expires_at);
       } else {
         g["expires_at"] = nullptr;
       }

@@ -227,6 +227,16 @@ ip::StepContext Engine::context_for(const ip::RequestState& state, const ip::Eve
   return context;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Engine::current_grants(const std::string& requester) {
+  auto holdings = store_->holdings_of(requester);
+  if (!holdings) return holdings.error();
+  std::vector<std::pair<std::string, std::string>> grants;
+  for (const auto& grant : *holdings) {
+    if (grant.status == ip::Status::active) grants.emplace_back(grant.app, grant.role);
+  }
+  return grants;
+}
+
 Result<CommandResult> Engine::submit(ip::AccessRequest request, std::optional<std::string> idempotency_key) {
   const auto policy = this->policy();
   const auto dir = directory();
@@ -234,16 +244,12 @@ Result<CommandResult> Engine::submit(ip::AccessRequest request, std::optional<st
   facts.directory = dir.get();
   // Current grants matter only to separation-of-duties conflicts.
   if (const ip::Role* role = policy->find_role(request.app, request.role); role && !role->conflicts.empty()) {
-    auto holdings = store_->holdings_of(request.requester);
-    if (!holdings) return holdings.error();
-    for (const auto& grant : *holdings) {
-      if (grant.status == ip::Status::active) facts.current_grants.emplace_back(grant.app, grant.role);
-    }
+    auto grants = current_grants(request.requester);
+    if (!grants) return grants.error();
+    facts.current_grants = std::move(*grants);
   }
   const Time now = clock_->now();
   ip::Plan plan = ip::resolve(*policy, request, facts, now);
-  ip::RequestState seed;
-  seed.request = request;
   ip::StepContext context;
   context.now = now;
   context.administrators = ip::request_administrators(*policy, request, dir.get());
@@ -316,11 +322,9 @@ Result<CommandResult> Engine::triage(const std::string& id, const std::string& b
   const auto dir = directory();
   ip::Facts facts;
   facts.directory = dir.get();
-  if (auto holdings = store_->holdings_of(event.mapped.requester)) {
-    for (const auto& grant : *holdings) {
-      if (grant.status == ip::Status::active) facts.current_grants.emplace_back(grant.app, grant.role);
-    }
-  }
+  auto grants = current_grants(event.mapped.requester);
+  if (!grants) return grants.error();
+  facts.current_grants = std::move(*grants);
   event.plan = ip::resolve(*policy, event.mapped, facts, clock_->now());
   return apply(id, event, by);
 }
@@ -349,7 +353,7 @@ Status Engine::record_dead_effect(const std::string& id, const ip::Effect& effec
 }
 
 Result<CommandResult> Engine::apply(const std::string& id, const ip::Event& event, const std::string& actor,
-                                    std::optional<ip::TimerKind> /*fired*/, std::optional<DueTimer> fired_timer) {
+                                    std::optional<DueTimer> fired_timer) {
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
     auto current = store_->get(id);
     if (!current) return current.error();
@@ -485,7 +489,7 @@ std::size_t Engine::fire_due_timers() {
     if (!due || due->empty()) return fired;
     std::size_t progressed = 0;
     for (const auto& timer : *due) {
-      auto result = apply(timer.request_id, ip::TimerEvent{timer.kind, timer.step}, "system", timer.kind, timer);
+      auto result = apply(timer.request_id, ip::TimerEvent{timer.kind, timer.step}, "system", timer);
       if (result) ++progressed;
     }
     fired += progressed;

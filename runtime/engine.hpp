@@ -126,8 +126,9 @@ class Engine {
                                        const interpreter::Policy& policy, const interpreter::Directory* directory);
   // Reads, steps and commits one event, retrying version conflicts.
   Result<CommandResult> apply(const std::string& id, const interpreter::Event& event, const std::string& actor,
-                              std::optional<interpreter::TimerKind> fired = std::nullopt,
                               std::optional<DueTimer> fired_timer = std::nullopt);
+  // The (app, role) pairs `requester` holds now: what conflict checks see.
+  Result<std::vector<std::pair<std::string, std::string>>> current_grants(const std::string& requester);
   Result<CommitResult> commit_transition(const interpreter::RequestState& before, interpreter::Transition& t,
                                          const interpreter::Event& event, const std::string& actor,
                                          const std::optional<DueTimer>& fired_timer);
