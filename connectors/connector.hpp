@@ -57,6 +57,9 @@ class GroupProvider {
   // The group's members (emails), sorted. `outcome` says whether the list
   // could be read; on failure the returned list is empty.
   virtual std::vector<std::string> members(const std::string& group, Outcome& outcome) = 0;
+  // The provider's own id for the person with this email (Okta user id,
+  // Entra object id, ...). permanent when the provider has no such user.
+  virtual std::string find_user(const std::string& email, Outcome& outcome) = 0;
 };
 
 // The ticket that carries one request's evidence.
@@ -65,6 +68,10 @@ struct TicketSpec {
   std::string summary;       // "Access request: alice@acme.com -> Figma editor"
   std::string requester;
   std::string existing_key;  // a ticket the requester named; empty: open one
+  // The approval card as plain text, one line per fact; lines starting
+  // with "- " are list items. Trackers render it as the ticket's
+  // description (Jira: Atlassian Document Format).
+  std::string description;
 };
 
 class Tracker {
@@ -105,6 +112,25 @@ class Notifier {
   virtual ~Notifier() = default;
   virtual Outcome notify(const std::vector<std::string>& to, const std::string& message,
                          const std::string& idempotency_key) = 0;
+};
+
+// Small durable records the remote connectors keep between calls and
+// across restarts: the Jira issue opened for a request, the Slack messages
+// posted for it, webhook deliveries already handled. `scope` separates the
+// users ("jira.issue", "slack.message", ...). The daemon keeps them in its
+// store; tests use MemoryConnectorState. Thread-safe.
+class ConnectorState {
+ public:
+  virtual ~ConnectorState() = default;
+  // The value, or nullopt when absent (outcome ok) or unreadable (outcome
+  // transient).
+  virtual std::optional<std::string> get(const std::string& scope, const std::string& key, Outcome& outcome) = 0;
+  // Inserts or replaces.
+  virtual Outcome put(const std::string& scope, const std::string& key, const std::string& value) = 0;
+  // Inserts only when absent: true when this call inserted it, false when
+  // it was there already (a replayed webhook delivery).
+  virtual bool insert_if_absent(const std::string& scope, const std::string& key, const std::string& value,
+                                Outcome& outcome) = 0;
 };
 
 // Where people, managers and group members come from.

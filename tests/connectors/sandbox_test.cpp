@@ -131,9 +131,9 @@ TEST_F(SandboxTest, EmptyGroupOrUserIsPermanent) {
 
 TEST_F(SandboxTest, TicketForIsIdempotentPerRequest) {
   std::string first, again, other;
-  ASSERT_TRUE(set.tracker->ticket_for({"r1", "Access request: ann -> Figma editor", "ann@acme.com", ""}, first).ok());
-  ASSERT_TRUE(set.tracker->ticket_for({"r1", "Access request: ann -> Figma editor", "ann@acme.com", ""}, again).ok());
-  ASSERT_TRUE(set.tracker->ticket_for({"r2", "Access request: bob -> Figma editor", "bob@acme.com", ""}, other).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r1", "Access request: ann -> Figma editor", "ann@acme.com", "", ""}, first).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r1", "Access request: ann -> Figma editor", "ann@acme.com", "", ""}, again).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r2", "Access request: bob -> Figma editor", "bob@acme.com", "", ""}, other).ok());
   EXPECT_EQ(first, "ACC-1");
   EXPECT_EQ(again, "ACC-1");
   EXPECT_EQ(other, "ACC-2");
@@ -151,27 +151,27 @@ TEST_F(SandboxTest, TicketForIsIdempotentPerRequest) {
 
 TEST_F(SandboxTest, TicketForAnExistingKeyCreatesItBoundToTheRequest) {
   std::string key;
-  ASSERT_TRUE(set.tracker->ticket_for({"r1", "summary", "ann@acme.com", "IT-42"}, key).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r1", "summary", "ann@acme.com", "IT-42", ""}, key).ok());
   EXPECT_EQ(key, "IT-42");
-  ASSERT_TRUE(set.tracker->ticket_for({"r1", "summary", "ann@acme.com", "IT-42"}, key).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r1", "summary", "ann@acme.com", "IT-42", ""}, key).ok());
   EXPECT_EQ(key, "IT-42");
   ASSERT_TRUE(sandbox->ticket_of("r1"));
   EXPECT_EQ(sandbox->ticket_of("r1")->key, "IT-42");
 
   // Another request naming the same ticket gets it; it stays bound to r1.
-  ASSERT_TRUE(set.tracker->ticket_for({"r2", "summary", "bob@acme.com", "IT-42"}, key).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r2", "summary", "bob@acme.com", "IT-42", ""}, key).ok());
   EXPECT_EQ(key, "IT-42");
   EXPECT_EQ(sandbox->ticket_of("r1")->key, "IT-42");
 
   // A named ACC-7 is never handed out again as a fresh key.
-  ASSERT_TRUE(set.tracker->ticket_for({"r3", "summary", "cy@acme.com", "ACC-7"}, key).ok());
-  ASSERT_TRUE(set.tracker->ticket_for({"r4", "summary", "di@acme.com", ""}, key).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r3", "summary", "cy@acme.com", "ACC-7", ""}, key).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r4", "summary", "di@acme.com", "", ""}, key).ok());
   EXPECT_EQ(key, "ACC-8");
 }
 
 TEST_F(SandboxTest, CommentsAreIdempotentByKeyAndKeptInOrder) {
   std::string key;
-  ASSERT_TRUE(set.tracker->ticket_for({"r1", "summary", "ann@acme.com", ""}, key).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r1", "summary", "ann@acme.com", "", ""}, key).ok());
   EXPECT_TRUE(set.tracker->comment(key, "submitted", "r1/1/0").ok());
   EXPECT_TRUE(set.tracker->comment(key, "approved by dana", "r1/2/0").ok());
   EXPECT_TRUE(set.tracker->comment(key, "submitted", "r1/1/0").ok());  // retry after a crash
@@ -198,7 +198,7 @@ TEST_F(SandboxTest, CommentOrTransitionOnAnUnknownTicketIsPermanent) {
 
 TEST_F(SandboxTest, TransitionSetsStatusAndALateRetryDoesNotUndoANewerOne) {
   std::string key;
-  ASSERT_TRUE(set.tracker->ticket_for({"r1", "summary", "ann@acme.com", ""}, key).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r1", "summary", "ann@acme.com", "", ""}, key).ok());
   ASSERT_TRUE(set.tracker->transition(key, "Approved", "r1/2/1").ok());
   EXPECT_EQ(sandbox->ticket_of("r1")->status, "Approved");
   ASSERT_TRUE(set.tracker->transition(key, "Done", "r1/3/1").ok());
@@ -358,11 +358,11 @@ TEST_F(SandboxTest, FailGroupPermanentForeverUntilCleared) {
 
 TEST_F(SandboxTest, FailServiceCoversEveryCallOfThatService) {
   std::string key;
-  ASSERT_TRUE(set.tracker->ticket_for({"r1", "s", "ann@acme.com", ""}, key).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r1", "s", "ann@acme.com", "", ""}, key).ok());
 
   sandbox->fail_service(Sandbox::Service::tracker, Kind::transient, 3);
   std::string other;
-  EXPECT_EQ(set.tracker->ticket_for({"r2", "s", "bob@acme.com", ""}, other).kind, Kind::transient);
+  EXPECT_EQ(set.tracker->ticket_for({"r2", "s", "bob@acme.com", "", ""}, other).kind, Kind::transient);
   EXPECT_EQ(set.tracker->comment(key, "text", "c1").kind, Kind::transient);
   EXPECT_EQ(set.tracker->transition(key, "Done", "t1").kind, Kind::transient);
   EXPECT_TRUE(set.tracker->comment(key, "text", "c1").ok());
@@ -426,7 +426,7 @@ TEST(SandboxLifetime, DataPersistsAfterClosingAndReopening) {
     auto set = sandbox->connectors(kProviders);
     std::string key, error;
     ASSERT_TRUE(set.providers.at("sandbox.google")->add_member("admins", "ann@acme.com", "k1").ok());
-    ASSERT_TRUE(set.tracker->ticket_for({"r1", "s", "ann@acme.com", ""}, key).ok());
+    ASSERT_TRUE(set.tracker->ticket_for({"r1", "s", "ann@acme.com", "", ""}, key).ok());
     ASSERT_TRUE(set.tracker->comment(key, "submitted", "c1").ok());
     ASSERT_TRUE(set.chat->post_card({"r1", 0, {"dana@acme.com"}, "card"}, "p1").ok());
     ASSERT_TRUE(set.notifier->notify({"ann@acme.com"}, "hi", "n1").ok());
@@ -443,7 +443,7 @@ TEST(SandboxLifetime, DataPersistsAfterClosingAndReopening) {
 
   // Keys seen before the restart are still honoured.
   std::string key;
-  ASSERT_TRUE(set.tracker->ticket_for({"r1", "s", "ann@acme.com", ""}, key).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r1", "s", "ann@acme.com", "", ""}, key).ok());
   EXPECT_EQ(key, "ACC-1");
   ASSERT_TRUE(set.tracker->comment(key, "submitted", "c1").ok());
   ASSERT_TRUE(set.notifier->notify({"ann@acme.com"}, "hi", "n1").ok());
@@ -539,7 +539,7 @@ TEST_F(SandboxTest, AnotherWalWriterOnTheSameFileCausesNoErrors) {
 
   std::vector<std::string> errors;
   std::string ticket;
-  ASSERT_TRUE(set.tracker->ticket_for({"r1", "s", "ann@acme.com", ""}, ticket).ok());
+  ASSERT_TRUE(set.tracker->ticket_for({"r1", "s", "ann@acme.com", "", ""}, ticket).ok());
   for (int i = 0; i < 300; ++i) {
     const std::string n = std::to_string(i);
     for (const Outcome& outcome : {okta->add_member("g", "u" + n + "@acme.com", "a" + n),

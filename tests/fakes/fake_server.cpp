@@ -1,0 +1,85 @@
+#include "tests/fakes/fake_server.hpp"
+
+#include <stdexcept>
+
+namespace portcullis::fakes {
+
+const std::string* Received::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (http::header_equals(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
+std::string Received::path() const { return target.substr(0, target.find('?')); }
+
+FakeServer::FakeServer(Handler handler) : handler_(std::move(handler)) {
+  http::ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 1;
+  options.worker_threads = 8;
+  options.max_body_bytes = 4 << 20;
+  options.log = [](std::string_view) {};
+  auto server = http::start_server(options, [this](const http::Request& r) { return dispatch(r); });
+  if (!server) throw std::runtime_error("fake server: " + server.error().message);
+  server_ = std::move(*server);
+}
+
+FakeServer::~FakeServer() {
+  if (server_) server_->stop();
+}
+
+std::string FakeServer::base_url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+
+std::vector<Received> FakeServer::received() const {
+  std::lock_guard lock(mutex_);
+  return received_;
+}
+
+std::vector<Received> FakeServer::received(const std::string& method, const std::string& path_prefix) const {
+  std::lock_guard lock(mutex_);
+  std::vector<Received> out;
+  for (const auto& r : received_) {
+    if ((method.empty() || r.method == method) && r.path().starts_with(path_prefix)) out.push_back(r);
+  }
+  return out;
+}
+
+void FakeServer::clear_received() {
+  std::lock_guard lock(mutex_);
+  received_.clear();
+}
+
+void FakeServer::inject(const std::string& method, const std::string& path_prefix, http::Response response,
+                        int count) {
+  std::lock_guard lock(mutex_);
+  injections_.push_back(Injection{method, path_prefix, std::move(response), count});
+}
+
+http::Response FakeServer::dispatch(const http::Request& request) {
+  {
+    std::lock_guard lock(mutex_);
+    received_.push_back(Received{request.method, request.target, request.headers, request.body});
+    const std::string path(request.path());
+    for (auto it = injections_.begin(); it != injections_.end(); ++it) {
+      if ((it->method.empty() || it->method == request.method) && path.starts_with(it->path_prefix)) {
+        http::Response response = it->response;
+        if (--it->remaining <= 0) injections_.erase(it);
+        return response;
+      }
+    }
+  }
+  return handler_(request);
+}
+
+http::Response json_response(int status, const std::string& body, std::vector<http::Header> headers) {
+  http::Response response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.headers = std::move(headers);
+  response.body = body;
+  return response;
+}
+
+}  // namespace portcullis::fakes
