@@ -2,10 +2,55 @@
 
 #include <algorithm>
 
+#include "dsl/cel/parser.hpp"
 #include "dsl/checker.hpp"
 #include "dsl/condition_env.hpp"
+#include "interpreter/route.hpp"
 
 namespace portcullis::interpreter {
+namespace {
+
+// Marks the route variables `expr` names. Over-approximates (a
+// comprehension variable that shadows one still marks it), which only
+// binds a variable that is not needed.
+void mark_reads(const dsl::cel::Expr& expr, std::uint32_t& reads) {
+  if (expr.kind == dsl::cel::ExprKind::ident) {
+    std::string_view name = expr.name;
+    if (name.starts_with('.')) name.remove_prefix(1);
+    name = name.substr(0, name.find('.'));
+    if (name == "requester") reads |= reads_requester;
+    else if (name == "request") reads |= reads_request;
+    else if (name == "app") reads |= reads_app;
+    else if (name == "role") reads |= reads_role;
+    else if (name == "now") reads |= reads_now;
+  }
+  if (expr.target) mark_reads(*expr.target, reads);
+  for (const auto& arg : expr.args) {
+    if (arg) mark_reads(*arg, reads);
+  }
+  for (const auto& entry : expr.entries) {
+    if (entry.key) mark_reads(*entry.key, reads);
+    if (entry.value) mark_reads(*entry.value, reads);
+  }
+  for (const auto& field : expr.fields) {
+    if (field.value) mark_reads(*field.value, reads);
+  }
+}
+
+std::uint64_t role_hash(std::string_view app, std::string_view role) {
+  const std::hash<std::string_view> h;
+  return h(app) * 0x9E3779B97F4A7C15ull ^ h(role);
+}
+
+std::uint32_t variables_read(std::string_view text) {
+  const dsl::cel::ParseResult parsed = dsl::cel::parse(text);
+  if (!parsed.ok()) return reads_all;
+  std::uint32_t reads = 0;
+  mark_reads(*parsed.expr, reads);
+  return reads;
+}
+
+}  // namespace
 
 const Role* App::find_role(const std::string& role) const {
   for (const auto& r : roles) {
@@ -20,8 +65,31 @@ const App* Policy::find_app(const std::string& app) const {
 }
 
 const Role* Policy::find_role(const std::string& app, const std::string& role) const {
-  const App* a = find_app(app);
-  return a ? a->find_role(role) : nullptr;
+  return find_app_role(app, role).second;
+}
+
+std::pair<const App*, const Role*> Policy::find_app_role(std::string_view app, std::string_view role) const {
+  const RoleEntry entry = find_role_entry(app, role);
+  return {entry.app, entry.role};
+}
+
+Policy::RoleEntry Policy::find_role_entry(std::string_view app, std::string_view role) const {
+  if (role_index_.empty()) return {};
+  const std::uint64_t hash = role_hash(app, role);
+  const std::size_t mask = role_index_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const RoleSlot& slot = role_index_[i];
+    if (!slot.role) return {};
+    if (slot.hash != hash) continue;
+    if (slot.plan) {
+      // Start loading the whole block now; the names to compare are in it,
+      // so the Role itself is not read at all on the common path.
+      for (std::uint32_t b = 0; b < slot.plan_bytes; b += 64) __builtin_prefetch(slot.plan + b);
+      if (role_plan_names_match(slot.plan, app, role)) return {slot.app, slot.role, slot.plan};
+    } else if (slot.role->name == role && slot.role->app == app) {
+      return {slot.app, slot.role, nullptr};
+    }
+  }
 }
 
 const Pool* Policy::find_pool(const std::string& name) const {
@@ -56,7 +124,23 @@ class PolicyCompiler {
       for (const auto* review : file.all<dsl::ast::Review>()) policy->reviews_.push_back(compile_review(*review));
       for (const auto* test : file.all<dsl::ast::Test>()) policy->tests_.push_back(*test);
     }
-    for (const auto& [name, app] : policy->apps_) policy->app_index_.emplace(name, &app);
+    std::size_t roles = 0;
+    for (auto& [name, app] : policy->apps_) {
+      policy->app_index_.emplace(name, &app);
+      prepare_plan_texts(*policy, app);
+      roles += app.roles.size();
+    }
+    std::size_t slots = 16;
+    while (slots < 2 * roles) slots *= 2;
+    policy->role_index_.assign(slots, {});
+    for (const auto& [name, app] : policy->apps_) {
+      for (const Role& role : app.roles) {
+        const std::uint64_t hash = role_hash(app.name, role.name);
+        std::size_t i = hash & (slots - 1);
+        while (policy->role_index_[i].role) i = (i + 1) & (slots - 1);
+        policy->role_index_[i] = {hash, &app, &role};
+      }
+    }
     for (std::size_t i = 0; i < policy->conflicts_.size(); ++i) {
       for (const auto& [app, role] : policy->conflicts_[i].roles) {
         auto it = policy->apps_.find(app);
@@ -65,6 +149,23 @@ class PolicyCompiler {
           if (r.name == role && (r.conflicts.empty() || r.conflicts.back() != i)) r.conflicts.push_back(i);
         }
       }
+    }
+    // The plan blocks, in index order, once every role is final (its
+    // conflicts included); the slots point into the buffer once it has
+    // stopped growing.
+    std::vector<std::pair<std::size_t, std::size_t>> block_of_slot(slots, {0, 0});
+    for (std::size_t i = 0; i < slots; ++i) {
+      Policy::RoleSlot& slot = policy->role_index_[i];
+      if (!slot.role) continue;
+      if (auto block = append_role_plan(*policy, *slot.app, *slot.role, policy->role_plans_)) {
+        block_of_slot[i] = *block;
+      }
+    }
+    policy->role_plans_.shrink_to_fit();  // no growth slack kept for the policy's life
+    for (std::size_t i = 0; i < slots; ++i) {
+      if (block_of_slot[i].second == 0) continue;
+      policy->role_index_[i].plan = policy->role_plans_.data() + block_of_slot[i].first;
+      policy->role_index_[i].plan_bytes = static_cast<std::uint32_t>(block_of_slot[i].second);
     }
     return policy;
   }
@@ -177,6 +278,16 @@ class PolicyCompiler {
 
   Condition compile_condition(const dsl::ast::Condition& condition, const std::shared_ptr<const dsl::cel::Env>& env) {
     Condition result{condition.text, condition.span, nullptr};
+    // Roles inheriting a bucket's route share its condition text: one
+    // program for all of them is compiled once and, at run time, stays in
+    // the cache across requests for different roles. Failures are not
+    // shared, so each condition still reports its own diagnostics.
+    auto shared = programs_.find(std::make_pair(env.get(), condition.text));
+    if (shared != programs_.end()) {
+      result.program = shared->second.first;
+      result.reads = shared->second.second;
+      return result;
+    }
     auto compiled = cel::compile(condition.text, env);
     if (!compiled.ok()) {
       for (const auto& issue : compiled.issues) {
@@ -188,6 +299,8 @@ class PolicyCompiler {
       return result;
     }
     result.program = compiled.program;
+    result.reads = variables_read(condition.text);
+    programs_.emplace(std::make_pair(env.get(), condition.text), std::make_pair(result.program, result.reads));
     return result;
   }
 
@@ -221,6 +334,9 @@ class PolicyCompiler {
 
   dsl::Diagnostics& diagnostics_;
   std::map<std::string, const dsl::ast::Bucket*> buckets_ast_;
+  // Compiled programs by (environment, condition text).
+  std::map<std::pair<const dsl::cel::Env*, std::string>, std::pair<std::shared_ptr<const cel::Program>, std::uint32_t>>
+      programs_;
 };
 
 CompiledPolicy compile_policy(const dsl::Program& program) {

@@ -8,6 +8,7 @@
 // Every item keeps the span it came from, so decisions can cite the policy
 // line behind them.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "dsl/ast.hpp"
@@ -39,11 +41,26 @@ struct GroupRef {
   friend bool operator<(const GroupRef& a, const GroupRef& b) { return a.key() < b.key(); }
 };
 
+// The top-level variables a route condition names, as bits of
+// Condition::reads.
+enum ConditionRead : std::uint32_t {
+  reads_requester = 1u << 0,
+  reads_request = 1u << 1,
+  reads_app = 1u << 2,
+  reads_role = 1u << 3,
+  reads_now = 1u << 4,
+  reads_all = ~0u,
+};
+
 // A CEL condition, compiled once.
 struct Condition {
   std::string text;
   Span span;
   std::shared_ptr<const cel::Program> program;
+  // Which variables the text names (ConditionRead bits), found at load so
+  // that resolution binds only those: building the others costs more than
+  // evaluating most conditions. reads_all when unknown.
+  std::uint32_t reads = reads_all;
 };
 
 using Approver = dsl::ast::Approver;
@@ -52,6 +69,15 @@ struct Step {
   int quorum = 1;
   Approver approver;
   Span span;
+  // For the steps of a role's own route whose approver does not depend on
+  // the requester (no `manager` in it), the texts resolve() gives the
+  // step, phrased once at load (prepare_plan_texts in route.hpp) instead
+  // of on every request. `phrased` is false elsewhere (bucket routes,
+  // requester-dependent approvers): resolve() then phrases them itself.
+  bool phrased = false;
+  std::string who{};     // PlanStep::who, quorum included
+  std::string why{};     // PlanStep::why
+  std::string reason{};  // the plan's "step: ..." reason
 };
 
 struct Branch {
@@ -77,6 +103,9 @@ struct Escalation {
   Seconds after = 0;
   Approver to;
   Span span;
+  // PlanStep::escalate_who phrased once at load, for a role's own settings
+  // when `to` does not depend on the requester (see Step::phrased).
+  std::optional<std::string> who{};
 };
 
 // A role's settings after role > app > bucket inheritance. Each field keeps
@@ -109,6 +138,12 @@ struct Role {
   // resolution looks only at those.
   std::vector<std::size_t> conflicts;
   Span span;
+  // The reasons every resolution of this role starts with ("bucket ...",
+  // "role ... grants its groups"), and the one for its default duration,
+  // phrased once at load (prepare_plan_texts in route.hpp).
+  std::string bucket_reason;
+  std::string role_reason;
+  std::string default_duration_reason;
 
   std::string qualified() const { return app + "." + name; }
 };
@@ -183,6 +218,20 @@ class Policy {
 
   const App* find_app(const std::string& app) const;
   const Role* find_role(const std::string& app, const std::string& role) const;
+  // A role and the app it belongs to, or {nullptr, nullptr} when the app
+  // has no such role (or there is no such app).
+  std::pair<const App*, const Role*> find_app_role(std::string_view app, std::string_view role) const;
+  // find_app_role() plus the role's plan block: a read-only, contiguous
+  // copy of what resolving the role usually reads (built by
+  // append_role_plan in route.hpp; null for roles without one), so that a
+  // request touches a few adjacent cache lines instead of the role's
+  // scattered strings and vectors. Meaningful to route.cpp only.
+  struct RoleEntry {
+    const App* app = nullptr;
+    const Role* role = nullptr;
+    const std::byte* plan = nullptr;
+  };
+  RoleEntry find_role_entry(std::string_view app, std::string_view role) const;
   const Pool* find_pool(const std::string& name) const;
   // The bucket requests outside the catalog go to (named `unknown`), if any.
   const Bucket* unknown_bucket() const;
@@ -193,6 +242,22 @@ class Policy {
   // Lookup index over apps_ (whose nodes never move): requests look apps up
   // by name on every resolution.
   std::unordered_map<std::string_view, const App*> app_index_;
+  // Lookup index over every role, by (app, role): open addressing, so one
+  // probe into one array finds a request's role and app instead of a hash
+  // node, the app and a scan of its roles (each a cache miss in a large
+  // catalog). Power-of-two size, at most half full; empty slots have a null
+  // role.
+  struct RoleSlot {
+    std::uint64_t hash = 0;
+    const App* app = nullptr;
+    const Role* role = nullptr;
+    const std::byte* plan = nullptr;  // into role_plans_, or null
+    std::uint32_t plan_bytes = 0;
+  };
+  std::vector<RoleSlot> role_index_;
+  // Every role's plan block, one after another (each 64-byte aligned
+  // within the buffer), in index order.
+  std::vector<std::byte> role_plans_;
   std::map<std::string, Bucket> buckets_;
   std::map<std::string, Pool> pools_;
   std::vector<Conflict> conflicts_;

@@ -8,7 +8,9 @@
 // groups it grants and for how long; and which policy lines decided each of
 // these.
 
+#include <cstddef>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -87,6 +89,33 @@ struct Plan {
 };
 
 Plan resolve(const Policy& policy, const AccessRequest& request, const Facts& facts, Time now);
+
+// resolve() without the roles' plan blocks (the cache-friendly copies
+// resolve() reads first): the reference the plan-block path must agree
+// with, field for field. For tests.
+Plan resolve_without_plan_blocks(const Policy& policy, const AccessRequest& request, const Facts& facts, Time now);
+
+// Phrases, once per policy load, the parts of `app`'s plans that do not
+// depend on the request: its roles' opening reasons, default-duration
+// reasons, and the who/why texts of route steps and escalations whose
+// approver is not requester-dependent (Step::phrased, Escalation::who,
+// Role::bucket_reason ...). resolve() copies these instead of building them
+// per request; the texts are exactly those it would build. Called by the
+// policy compiler after the pools are in `policy`; not for other callers.
+void prepare_plan_texts(const Policy& policy, App& app);
+
+// Appends to `arena` the plan block of `role` (of `app`): one contiguous,
+// read-only copy of what resolve() reads for the role on its common paths
+// (texts, groups, route, spans as source indexes), 64-byte aligned within
+// the buffer. Returns its offset and size, or nullopt when the role needs
+// something the block does not hold (people approvers, more than a few
+// groups or steps, ...): resolve() then reads the Role as before. Called by
+// the policy compiler after prepare_plan_texts; not for other callers.
+std::optional<std::pair<std::size_t, std::size_t>> append_role_plan(const Policy& policy, const App& app,
+                                                                    const Role& role, std::vector<std::byte>& arena);
+
+// Whether the block at `plan` is that of role `role` of app `app`.
+bool role_plan_names_match(const std::byte* plan, std::string_view app, std::string_view role);
 
 // The eligible approvers of one approver reference for `requester`'s
 // request on `app` (may be null), requester excluded. nullopt when the
