@@ -22,7 +22,19 @@ void Directory::set_group(const std::string& group, std::vector<std::string> mem
     auto& groups = it->second.groups;
     if (std::find(groups.begin(), groups.end(), group) == groups.end()) groups.push_back(group);
   }
+  std::vector<std::string> sorted = members;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  sorted_groups_[group] = std::move(sorted);
   groups_[group] = std::move(members);
+}
+
+const Person* Directory::find_by_attribute(const std::string& key, const std::string& value) const {
+  for (const auto& [email, person] : people_) {
+    auto it = person.attributes.find(key);
+    if (it != person.attributes.end() && it->is_string() && it->get_ref<const std::string&>() == value) return &person;
+  }
+  return nullptr;
 }
 
 const Person* Directory::find(const std::string& email) const {
@@ -33,6 +45,11 @@ const Person* Directory::find(const std::string& email) const {
 const std::vector<std::string>* Directory::members(const std::string& group) const {
   auto it = groups_.find(group);
   return it == groups_.end() ? nullptr : &it->second;
+}
+
+const std::vector<std::string>* Directory::sorted_members(const std::string& group) const {
+  auto it = sorted_groups_.find(group);
+  return it == sorted_groups_.end() ? nullptr : &it->second;
 }
 
 void Directory::set_attribute(const std::string& email, const std::string& key, const nlohmann::json& value) {

@@ -34,8 +34,15 @@ class Directory {
   void set_group(const std::string& group, std::vector<std::string> members);
 
   const Person* find(const std::string& email) const;
+  // The first person (by email order) whose attribute `key` is the string
+  // `value` ("slack_user_id", "jira_account_id"), or nullptr. A linear scan:
+  // for webhooks, not for the decision path.
+  const Person* find_by_attribute(const std::string& key, const std::string& value) const;
   // Members of a group, or nullptr when the directory does not know it.
   const std::vector<std::string>* members(const std::string& group) const;
+  // The same members sorted, without duplicates (kept beside the list as
+  // given, so approver lists need no sort per request).
+  const std::vector<std::string>* sorted_members(const std::string& group) const;
   std::size_t size() const { return people_.size(); }
 
   // Parses {"people": [{email, name, manager, department, employment,
@@ -52,6 +59,7 @@ class Directory {
  private:
   std::map<std::string, Person> people_;
   std::map<std::string, std::vector<std::string>> groups_;
+  std::map<std::string, std::vector<std::string>, std::less<>> sorted_groups_;
 };
 
 }  // namespace portcullis::interpreter

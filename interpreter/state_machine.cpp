@@ -1,6 +1,7 @@
 #include "interpreter/state_machine.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 namespace portcullis::interpreter {
 namespace {
@@ -42,15 +43,42 @@ std::string format_time(Time t) {
 
 std::string format_seconds(Seconds s) { return dsl::ast::format_duration(s); }
 
-std::string describe_request(const AccessRequest& request, const Plan& plan) {
-  std::string out = request.requester + " asks for " + request.app + "." + request.role;
-  if (plan.outcome != Outcome::triage && plan.outcome != Outcome::rejected) {
-    out += plan.duration ? " for " + format_seconds(*plan.duration) : " permanently";
+// "<prefix><requester> asks for app.role for 8h because ..." built in one
+// buffer: it is on every request's first step.
+std::string describe_request(std::string_view prefix, const AccessRequest& request, const Plan& plan) {
+  const bool has_duration = plan.outcome != Outcome::triage && plan.outcome != Outcome::rejected;
+  const std::string duration = has_duration && plan.duration ? format_seconds(*plan.duration) : std::string();
+  std::string out;
+  out.reserve(prefix.size() + request.requester.size() + request.app.size() + request.role.size() +
+              request.justification.size() + request.ticket.size() + duration.size() + 48);
+  out += prefix;
+  out += request.requester;
+  out += " asks for ";
+  out += request.app;
+  out += '.';
+  out += request.role;
+  if (has_duration) {
+    if (plan.duration) {
+      out += " for ";
+      out += duration;
+    } else {
+      out += " permanently";
+    }
   }
-  if (!request.justification.empty()) out += " because \"" + request.justification + "\"";
-  if (!request.ticket.empty()) out += " (ticket " + request.ticket + ")";
+  if (!request.justification.empty()) {
+    out += " because \"";
+    out += request.justification;
+    out += '"';
+  }
+  if (!request.ticket.empty()) {
+    out += " (ticket ";
+    out += request.ticket;
+    out += ')';
+  }
   return out;
 }
+
+std::string describe_request(const AccessRequest& request, const Plan& plan) { return describe_request({}, request, plan); }
 
 class Machine {
  public:
@@ -68,7 +96,10 @@ class Machine {
     s.created_at = s.updated_at = now();
     s.approvals.assign(s.plan.steps.size(), {});
     s.escalated.assign(s.plan.steps.size(), false);
-    evidence("requested: " + describe_request(s.request, s.plan));
+    // A first step emits at most six effects (evidence, card, timers or
+    // memberships, notification): one allocation instead of three growths.
+    t_.effects.reserve(6);
+    evidence(describe_request("requested: ", s.request, s.plan));
     follow_plan();
     return finish();
   }
@@ -159,10 +190,26 @@ class Machine {
       close(Status::denied, "policy", "nobody but the requester can approve step " + std::to_string(k + 1));
       return;
     }
-    const std::string which = s.status == Status::awaiting_triage
-                                  ? "triage"
-                                  : "step " + std::to_string(k + 1) + " of " + std::to_string(s.plan.steps.size());
-    evidence("waiting for " + which + ": " + planned.who + (planned.why.empty() ? "" : " (" + planned.why + ")"));
+    // "waiting for step 1 of 2: <who> (<why>)", in one buffer.
+    std::string text;
+    text.reserve(48 + planned.who.size() + planned.why.size());
+    text += "waiting for ";
+    if (s.status == Status::awaiting_triage) {
+      text += "triage";
+    } else {
+      text += "step ";
+      text += std::to_string(k + 1);
+      text += " of ";
+      text += std::to_string(s.plan.steps.size());
+    }
+    text += ": ";
+    text += planned.who;
+    if (!planned.why.empty()) {
+      text += " (";
+      text += planned.why;
+      text += ')';
+    }
+    evidence(std::move(text));
     effect(PostCardEffect{k, planned.eligible});
     if (planned.remind_after) effect(ScheduleTimerEffect{TimerKind::remind, k, now() + *planned.remind_after});
     if (planned.escalate_after && !planned.escalate_to.empty()) {
@@ -670,6 +717,7 @@ std::string describe_effect(const Effect& effect) {
     }
     std::string operator()(const CancelTimerEffect& e) const { return "cancel " + std::string(timer_name(e.kind)) + " timer"; }
     std::string operator()(const NotifyEffect& e) const { return "notify " + join(e.to) + ": " + e.message; }
+    std::string operator()(const TicketStatusEffect& e) const { return "move the ticket to " + e.state; }
   };
   return std::visit(Visitor{}, effect);
 }
