@@ -42,7 +42,8 @@ const std::vector<KindSchema>& tracker_schemas() {
   static const std::vector<KindSchema> schemas = {
       {"jira",
        {"url", "project", "approved_status", "user", "token"},
-       {"denied_status", "issue_type", "webhook_secret", "transitions", "description"},
+       {"denied_status", "issue_type", "webhook_secret", "transitions", "app_field", "role_field", "duration_field",
+        "description"},
        {"token", "webhook_secret"},
        {}},
       {"sandbox", {}, {"description"}, {}, {}},
@@ -320,6 +321,7 @@ class Checker {
       const bool secret = std::count(schema->secrets.begin(), schema->secrets.end(), key) > 0;
       check_secret(setting, secret);
     }
+    if (schema->kind == "jira" && seen.count("transitions")) check_transitions(*seen["transitions"]);
     for (const auto& key : schema->required) {
       if (!seen.count(key)) {
         auto& d = out_.error(Code::missing_setting, node.kind.span,
@@ -342,6 +344,28 @@ class Checker {
         }
         d.help = "give " + options;
       }
+    }
+  }
+
+  // `transitions: ["approved=Approved", "expired=Done"]`: request state =
+  // the Jira status the issue moves to when the request gets there.
+  void check_transitions(const ast::Setting& setting) {
+    std::vector<const ast::Value*> items;
+    if (const auto* list = std::get_if<ast::ListValue>(&setting.value.data)) {
+      for (const auto& item : list->items) items.push_back(&item);
+    } else {
+      items.push_back(&setting.value);
+    }
+    for (const auto* item : items) {
+      const auto* text = std::get_if<ast::StringLit>(&item->data);
+      const auto eq = text ? text->value.find('=') : std::string::npos;
+      const std::string state = eq == std::string::npos ? "" : text->value.substr(0, eq);
+      const bool known = std::count(kStates.begin(), kStates.end(), state) > 0;
+      if (text && eq != std::string::npos && eq + 1 < text->value.size() && known) continue;
+      auto& d = out_.error(Code::invalid_value, item->span,
+                           "transitions: each entry is \"STATE=Jira status\" with STATE a request state");
+      if (text && eq != std::string::npos && !known) suggest(d, state, kStates, "state");
+      d.help = "write e.g. \"approved=Approved\" or \"expired=Done\"";
     }
   }
 

@@ -166,8 +166,16 @@ struct NotifyEffect {
   std::string message;
 };
 
+// Move the request's ticket to the tracker's status for this request state
+// ("approved", "denied", "active", "expired", ...); the tracker maps state
+// names to its own workflow and ignores states it has no status for.
+struct TicketStatusEffect {
+  std::string state;
+};
+
 using Effect = std::variant<PostCardEffect, UpdateCardEffect, EvidenceEffect, AddMembershipEffect,
-                            RemoveMembershipEffect, ScheduleTimerEffect, CancelTimerEffect, NotifyEffect>;
+                            RemoveMembershipEffect, ScheduleTimerEffect, CancelTimerEffect, NotifyEffect,
+                            TicketStatusEffect>;
 
 std::string describe_effect(const Effect& effect);
 

@@ -170,6 +170,9 @@ http::Response Api::handle(const http::Request& request) {
   http::Response response;
   if (request.method == "GET" && call.parts.size() == 1 && call.parts[0] == "healthz") {
     response = json_response(200, {{"status", "ok"}});
+  } else if (!call.parts.empty() && call.parts[0] == "webhooks") {
+    response = options_.webhooks ? options_.webhooks(request)
+                                 : error_response(404, "not_found", "no webhooks are configured");
   } else {
     const std::string* authorization = request.header("Authorization");
     std::string token;

@@ -4,7 +4,8 @@
 // http::Response, so it is tested without sockets. docs/api.md lists the
 // endpoints with examples.
 //
-// - Every call but GET /healthz needs `Authorization: Bearer <token>`; the
+// - Every call but GET /healthz and the webhooks (/webhooks/..., signed by
+//   their sender, see runtime/webhooks.hpp) needs `Authorization: Bearer <token>`; the
 //   token names the principal, and every event is recorded as that
 //   principal's (nobody approves as someone else).
 // - Errors are {"error": {"code", "message", "field"?}} with 400 (bad
@@ -29,6 +30,9 @@ namespace portcullis::runtime {
 struct ApiOptions {
   std::string policy_path;  // reloaded by POST /v1/policy/reload
   std::chrono::milliseconds max_wait{30'000};  // the longest wait_for long-poll
+  // Receives POST /webhooks/... without bearer authentication (each webhook
+  // checks its own signature). Empty: those paths are 404.
+  std::function<http::Response(const http::Request&)> webhooks;
 };
 
 class Api {

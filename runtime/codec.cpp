@@ -395,6 +395,7 @@ struct EffectEncoder {
     return {{"type", "schedule_timer"}, {"kind", timer_key(e.kind)}, {"step", std::uint64_t(e.step)}, {"at", e.at}};
   }
   Json operator()(const ip::CancelTimerEffect& e) const { return {{"type", "cancel_timer"}, {"kind", timer_key(e.kind)}}; }
+  Json operator()(const ip::TicketStatusEffect& e) const { return {{"type", "ticket_status"}, {"state", e.state}}; }
   Json operator()(const ip::NotifyEffect& e) const {
     return {{"type", "notify"}, {"to", strings(e.to)}, {"message", e.message}};
   }
@@ -411,6 +412,7 @@ ip::Effect effect_in(const In& in) {
     return ip::ScheduleTimerEffect{in.field("kind").enumeration(kTimerKinds), in.field("step").size(), in.field("at").i64()};
   }
   if (type == "cancel_timer") return ip::CancelTimerEffect{in.field("kind").enumeration(kTimerKinds)};
+  if (type == "ticket_status") return ip::TicketStatusEffect{in.field("state").str()};
   if (type == "notify") return ip::NotifyEffect{strings_in(in.field("to")), in.field("message").str()};
   in.field("type").fail("unknown effect type \"" + type + "\"");
 }

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "connectors/jira/jira.hpp"
+#include "connectors/slack/slack.hpp"
 #include "dsl/diagnostics.hpp"
 #include "runtime/logging.hpp"
 
@@ -100,21 +102,36 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonOptions options) {
     }
   }
 
+  // Remote connectors come from the policy's provider, tracker and chat
+  // declarations (secrets resolved now); sandbox ones live in the store's
+  // file. Anything the policy does not declare remotely is the sandbox's.
+  auto program = dsl::load_program(options.policy_path);
+  const auto clock = options.clock ? options.clock : std::make_shared<SystemClock>();
+  daemon->connector_state_ = std::make_shared<StoreConnectorState>(daemon->store_, clock);
+  auto remote = build_remote_connectors(program.program, daemon->connector_state_);
+  if (!remote) return remote.error();
+  daemon->remote_ = std::make_unique<RemoteConnectors>(std::move(*remote));
+
   std::vector<std::string> sandbox_providers;
   for (const auto& [name, kind] : providers_of(*compiled.policy)) {
-    if (kind != "sandbox") {
-      return make_error(ErrorCode::invalid, "provider " + name + " is of kind " + kind +
-                                                ", which this daemon cannot reach yet; the demo and tests use "
-                                                "`provider sandbox \"...\"`");
+    if (kind == "sandbox") {
+      sandbox_providers.push_back(name);
+    } else if (!daemon->remote_->providers.contains(name)) {
+      return make_error(ErrorCode::invalid, "provider " + name + " is granted in the catalog but not declared");
     }
-    sandbox_providers.push_back(name);
   }
 
   EngineConfig config;
   config.store = daemon->store_;
   config.connectors = daemon->sandbox_->connectors(sandbox_providers);
+  for (const auto& [name, provider] : daemon->remote_->providers) config.connectors.providers[name] = provider;
+  if (daemon->remote_->jira) config.connectors.tracker = daemon->remote_->jira;
+  if (daemon->remote_->slack) {
+    config.connectors.chat = daemon->remote_->slack;
+    config.connectors.notifier = daemon->remote_->slack;
+  }
   config.policy = compiled.policy;
-  config.clock = options.clock ? options.clock : std::make_shared<SystemClock>();
+  config.clock = clock;
   config.executor = options.executor;
   auto engine = Engine::create(std::move(config));
   if (!engine) return engine.error();
@@ -123,6 +140,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonOptions options) {
 
   ApiOptions api_options;
   api_options.policy_path = options.policy_path;
+  daemon->webhooks_ = std::make_unique<Webhooks>(*daemon->engine_, *daemon->remote_, daemon->connector_state_);
+  Webhooks* webhooks = daemon->webhooks_.get();
+  api_options.webhooks = [webhooks](const http::Request& request) { return webhooks->handle(request); };
   daemon->api_ = std::make_unique<Api>(*daemon->engine_, std::move(*principals), api_options);
 
   http::ServerOptions server_options;

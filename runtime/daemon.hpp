@@ -18,9 +18,12 @@
 
 #include "connectors/sandbox/sandbox.hpp"
 #include "runtime/api.hpp"
+#include "runtime/connector_setup.hpp"
+#include "runtime/connector_state.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/http/server.hpp"
 #include "runtime/sqlite_store.hpp"
+#include "runtime/webhooks.hpp"
 
 namespace portcullis::runtime {
 
@@ -57,7 +60,10 @@ class Daemon {
   Daemon() = default;
   std::unique_ptr<connectors::Sandbox> sandbox_;
   std::shared_ptr<Store> store_;
+  std::shared_ptr<StoreConnectorState> connector_state_;
+  std::unique_ptr<RemoteConnectors> remote_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Webhooks> webhooks_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<http::Server> server_;
 };

@@ -34,6 +34,7 @@ std::size_t effect_kind_index(const ip::Effect& effect) {
         else if constexpr (std::is_same_v<E, ip::EvidenceEffect>) return 2;
         else if constexpr (std::is_same_v<E, ip::AddMembershipEffect>) return 3;
         else if constexpr (std::is_same_v<E, ip::RemoveMembershipEffect>) return 4;
+        else if constexpr (std::is_same_v<E, ip::TicketStatusEffect>) return 6;
         else return 5;
       },
       effect);
@@ -320,6 +321,12 @@ Outcome EffectExecutor::perform(const OutboxRow& row) {
         } else if constexpr (std::is_same_v<E, ip::UpdateCardEffect>) {
           if (!connectors_.chat) return Outcome::success();
           return connectors_.chat->update_card(row.request_id, e.text, key);
+        } else if constexpr (std::is_same_v<E, ip::TicketStatusEffect>) {
+          if (!connectors_.tracker) return Outcome::success();
+          Outcome outcome;
+          const std::string ticket = ticket_key_for(row.request_id, outcome);
+          if (!outcome.ok()) return outcome;
+          return connectors_.tracker->transition(ticket, e.state, key);
         } else if constexpr (std::is_same_v<E, ip::NotifyEffect>) {
           if (!connectors_.notifier || e.to.empty()) return Outcome::success();
           return connectors_.notifier->notify(e.to, e.message, key);

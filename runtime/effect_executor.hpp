@@ -62,9 +62,9 @@ Time backoff_seconds(const ExecutorOptions& options, int attempts, std::optional
                      double unit);
 
 // Effect kinds as metric labels: post_card, update_card, evidence,
-// add_membership, remove_membership, notify.
-inline constexpr std::array<std::string_view, 6> kEffectKinds{"post_card",       "update_card",       "evidence",
-                                                               "add_membership", "remove_membership", "notify"};
+// add_membership, remove_membership, notify, ticket_status.
+inline constexpr std::array<std::string_view, 7> kEffectKinds{
+    "post_card", "update_card", "evidence", "add_membership", "remove_membership", "notify", "ticket_status"};
 // Upper bounds (seconds) of the effect latency histogram buckets.
 inline constexpr std::array<double, 12> kLatencyBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                          0.1,   0.25,   0.5,   1.0,  2.5,   10.0};

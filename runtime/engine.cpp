@@ -99,6 +99,30 @@ std::vector<ip::Effect> coalesce_evidence(const std::vector<ip::Effect>& effects
   return out;
 }
 
+// The outbox rows of a transition: its effects with evidence coalesced, and
+// a ticket move when the request reached a state a tracker follows (the
+// tracker maps it to its workflow, or ignores it).
+std::vector<ip::Effect> outbox_effects(ip::Status before, const ip::Transition& t) {
+  std::vector<ip::Effect> out = coalesce_evidence(t.effects);
+  const ip::Status after = t.state.status;
+  if (after != before && !t.refusal) {
+    switch (after) {
+      case ip::Status::approved:
+      case ip::Status::denied:
+      case ip::Status::active:
+      case ip::Status::expired:
+      case ip::Status::revoked:
+      case ip::Status::cancelled:
+      case ip::Status::failed:
+        out.push_back(ip::TicketStatusEffect{std::string(ip::status_name(after))});
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
 bool needs_holdings(const ip::Event& event) {
   return std::holds_alternative<ip::RevokeEvent>(event) || std::holds_alternative<ip::CancelEvent>(event) ||
          std::holds_alternative<ip::ProvisionResultEvent>(event) || std::holds_alternative<ip::DenyEvent>(event) ||
@@ -260,7 +284,7 @@ Result<CommandResult> Engine::submit(ip::AccessRequest request, std::optional<st
   Commit commit;
   commit.expected_version = 0;
   commit.event = {{"type", "submit"}, {"request", codec::encode_request(request)}};
-  add_effects(commit, coalesce_evidence(t.effects));
+  add_effects(commit, outbox_effects(ip::Status::submitted, t));
   AuditInput audit;
   audit.kind = "submitted";
   audit.actor = request.requester;
@@ -394,7 +418,7 @@ Result<CommitResult> Engine::commit_transition(const ip::RequestState& before, i
   if (fired_timer) {
     commit.timers.push_back(TimerChange{fired_timer->kind, fired_timer->step, std::nullopt, fired_timer->due});
   }
-  add_effects(commit, coalesce_evidence(t.effects));
+  add_effects(commit, outbox_effects(before.status, t));
   if (!t.ignored) {
     AuditInput audit;
     audit.kind = audit_kind(event, t);

@@ -105,9 +105,21 @@ CREATE TABLE idempotency_keys (
   created_at  INTEGER NOT NULL
 );
 )sql"},
+    // Small records the remote connectors keep across restarts (the Jira
+    // issue of a request, the Slack messages of its cards, webhook
+    // deliveries already handled).
+    {2, R"sql(
+CREATE TABLE connector_state (
+  scope       TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  value       TEXT NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+)sql"},
 };
 
-constexpr int kLatestVersion = 1;
+constexpr int kLatestVersion = 2;
 
 // ---- thin SQLite wrapper -----------------------------------------------------
 // SqlError never leaves this file: jobs and reads convert it to an Error.
@@ -999,6 +1011,33 @@ class SqliteStore final : public Store {
       }
       return out;
     });
+  }
+
+  Result<std::optional<std::string>> connector_state_get(const std::string& scope, const std::string& key) override {
+    return read<std::optional<std::string>>([&](Db& db) -> Result<std::optional<std::string>> {
+      Query q(db, "SELECT value FROM connector_state WHERE scope = ? AND key = ?");
+      q.bind(scope).bind(key);
+      if (!q.step()) return std::optional<std::string>{};
+      return std::optional<std::string>(q.text(0));
+    });
+  }
+
+  Result<bool> connector_state_write(const std::string& scope, const std::string& key, const std::string& value,
+                                     bool replace, Time now) override {
+    return enqueue<bool>([=](Writer& w) -> Result<bool> {
+             Query(w.db(), replace ? "INSERT INTO connector_state(scope, key, value, updated_at) VALUES (?, ?, ?, ?) "
+                                     "ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value, "
+                                     "updated_at = excluded.updated_at"
+                                   : "INSERT OR IGNORE INTO connector_state(scope, key, value, updated_at) "
+                                     "VALUES (?, ?, ?, ?)")
+                 .bind(scope)
+                 .bind(key)
+                 .bind(value)
+                 .bind(now)
+                 .run();
+             return w.db().changes() == 1;
+           })
+        .get();
   }
 
   Result<std::optional<Time>> next_timer() override {

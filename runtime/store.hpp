@@ -246,6 +246,12 @@ class Store {
   // in memory, rebuilt from here at start.
   virtual Result<std::optional<Time>> next_timer() = 0;
   virtual Result<StoreStats> stats() = 0;
+  // The remote connectors' small durable records (connectors::ConnectorState).
+  virtual Result<std::optional<std::string>> connector_state_get(const std::string& scope, const std::string& key) = 0;
+  // Writes one record durably. replace=false inserts only when absent.
+  // True when a row was written.
+  virtual Result<bool> connector_state_write(const std::string& scope, const std::string& key,
+                                             const std::string& value, bool replace, Time now) = 0;
   // The events of one request as committed, oldest first.
   virtual Result<std::vector<Json>> events_of(const std::string& request_id) = 0;
   virtual Result<std::vector<audit::Entry>> audit_of(const std::string& request_id) = 0;

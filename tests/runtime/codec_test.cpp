@@ -118,6 +118,7 @@ TEST(Codec, EveryEffectRoundTrips) {
       ip::ScheduleTimerEffect{ip::TimerKind::expire, 0, 1700003600},
       ip::CancelTimerEffect{ip::TimerKind::remind},
       ip::NotifyEffect{{"sam@acme.com"}, "your access expires in 1h"},
+      ip::TicketStatusEffect{"approved"},
   };
   std::set<std::size_t> seen;
   for (const auto& e : effects) {

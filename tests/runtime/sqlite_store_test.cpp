@@ -103,7 +103,8 @@ TEST(SqliteStore, MigratesAFreshDatabaseAndReopensAnExistingOne) {
   }
   {
     Raw raw(tmp.path());
-    EXPECT_EQ(raw.count("SELECT COUNT(*) FROM schema_version"), 1);
+    // One row per migration, each applied once.
+    EXPECT_EQ(raw.count("SELECT COUNT(*) FROM schema_version"), sqlite_schema_version());
     EXPECT_EQ(raw.count("SELECT MAX(version) FROM schema_version"), sqlite_schema_version());
     EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   }
@@ -113,7 +114,32 @@ TEST(SqliteStore, MigratesAFreshDatabaseAndReopensAnExistingOne) {
   ASSERT_TRUE(got.ok()) << got.error().message;
   EXPECT_EQ(got->version, 1u);
   Raw raw(tmp.path());
-  EXPECT_EQ(raw.count("SELECT COUNT(*) FROM schema_version"), 1);  // nothing re-applied
+  EXPECT_EQ(raw.count("SELECT COUNT(*) FROM schema_version"), sqlite_schema_version());  // nothing re-applied
+}
+
+TEST(SqliteStore, ConnectorStateIsDurableAndInsertOnlyWhenAsked) {
+  TempDb tmp;
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_TRUE(store);
+    auto missing = store->connector_state_get("jira.issue", "req-1");
+    ASSERT_TRUE(missing.ok());
+    EXPECT_FALSE(missing->has_value());
+    auto first = store->connector_state_write("jira.issue", "req-1", "ACC-1", false, 1000);
+    ASSERT_TRUE(first.ok());
+    EXPECT_TRUE(*first);
+    auto again = store->connector_state_write("jira.issue", "req-1", "ACC-2", false, 1001);
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(*again);  // insert-only keeps the first value
+    auto replaced = store->connector_state_write("slack.message", "req-1", "[1]", true, 1002);
+    ASSERT_TRUE(replaced.ok());
+    ASSERT_TRUE(store->connector_state_write("slack.message", "req-1", "[1,2]", true, 1003).ok());
+  }
+  auto store = open_store(tmp.path());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->connector_state_get("jira.issue", "req-1")->value_or(""), "ACC-1");
+  EXPECT_EQ(store->connector_state_get("slack.message", "req-1")->value_or(""), "[1,2]");
+  EXPECT_FALSE(store->connector_state_get("jira.issue", "req-2")->has_value());
 }
 
 TEST(SqliteStore, RefusesASchemaNewerThanTheBinary) {
