@@ -98,7 +98,9 @@ struct RevokeEvent {
   std::string by;
   std::string reason;
 };
-enum class TimerKind { remind, escalate, expire };
+// expiry_warning: the requester is told ahead of the expiry (a quarter of
+// the granted time before it, at most a day), so a renewal can be asked for.
+enum class TimerKind { remind, escalate, expire, expiry_warning };
 std::string_view timer_name(TimerKind kind);
 struct TimerEvent {
   TimerKind kind = TimerKind::expire;

@@ -250,6 +250,7 @@ class Machine {
     if (s.plan.duration) {
       s.expires_at = now() + *s.plan.duration;
       effect(ScheduleTimerEffect{TimerKind::expire, 0, *s.expires_at});
+      schedule_expiry_warning();
       evidence("access active until " + format_time(*s.expires_at));
     } else {
       s.expires_at.reset();
@@ -258,6 +259,18 @@ class Machine {
     effect(UpdateCardEffect{"active"});
     effect(NotifyEffect{{s.request.requester}, "your access to " + s.request.app + "." + s.request.role + " is active" +
                                                    (s.expires_at ? " until " + format_time(*s.expires_at) : "")});
+  }
+
+  // A quarter of the time left before the expiry, at most a day ahead;
+  // none when that is under five minutes (nobody could act on it).
+  void schedule_expiry_warning() {
+    const RequestState& s = state();
+    if (!s.expires_at || *s.expires_at <= now()) return;
+    constexpr Seconds kMostAhead = 24 * 3600;
+    constexpr Seconds kLeastAhead = 5 * 60;
+    const Seconds ahead = std::min<Seconds>(kMostAhead, (*s.expires_at - now()) / 4);
+    if (ahead < kLeastAhead) return;
+    effect(ScheduleTimerEffect{TimerKind::expiry_warning, 0, *s.expires_at - ahead});
   }
 
   // Starts removing what this request granted; ends in `closing`.
@@ -269,6 +282,7 @@ class Machine {
     s.status = Status::deprovisioning;
     s.renewal.reset();
     effect(CancelTimerEffect{TimerKind::expire});
+    effect(CancelTimerEffect{TimerKind::expiry_warning});
     if (s.plan.manual && s.memberships.empty()) {
       evidence("waiting for manual removal: " + *s.plan.manual);
       effect(NotifyEffect{context_.administrators, "please remove " + s.request.app + "." + s.request.role + " from " +
@@ -388,6 +402,8 @@ class Machine {
     s.renewal.reset();
     effect(CancelTimerEffect{TimerKind::expire});
     effect(ScheduleTimerEffect{TimerKind::expire, 0, *s.expires_at});
+    effect(CancelTimerEffect{TimerKind::expiry_warning});
+    schedule_expiry_warning();
     evidence("renewal " + std::to_string(s.renewals) + " approved: access now expires at " + format_time(*s.expires_at));
     effect(NotifyEffect{{s.request.requester}, "your access to " + s.request.app + "." + s.request.role +
                                                    " is renewed until " + format_time(*s.expires_at)});
@@ -485,6 +501,14 @@ class Machine {
                  format_seconds(planned.escalate_after.value_or(0)));
         effect(PostCardEffect{s.step, planned.escalate_to});
         effect(NotifyEffect{planned.escalate_to, "escalated: " + describe_request(s.request, s.plan)});
+        return finish();
+      }
+      case TimerKind::expiry_warning: {
+        if (s.status != Status::active || !s.expires_at || *s.expires_at <= now()) return ignore();
+        evidence("told " + s.request.requester + " that access expires at " + format_time(*s.expires_at));
+        effect(NotifyEffect{{s.request.requester}, "your access to " + s.request.app + "." + s.request.role +
+                                                       " expires at " + format_time(*s.expires_at) +
+                                                       "; ask for a renewal if you still need it"});
         return finish();
       }
       case TimerKind::expire: {
@@ -678,6 +702,7 @@ std::string_view timer_name(TimerKind kind) {
     case TimerKind::remind: return "remind";
     case TimerKind::escalate: return "escalate";
     case TimerKind::expire: return "expire";
+    case TimerKind::expiry_warning: return "expiry_warning";
   }
   return "unknown";
 }

@@ -21,7 +21,10 @@ namespace {
 http::Response json_response(int status, const Json& body) {
   http::Response response;
   response.status = status;
-  response.body = body.dump();
+  // Messages echo what the caller sent (an id, a query value, a JSON
+  // parser's "last read"); bytes that are not UTF-8 become U+FFFD instead
+  // of making dump() throw and the answer a 500.
+  response.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   response.body += '\n';
   return response;
 }
@@ -79,7 +82,8 @@ Result<Json> parse_body(const std::string& body, std::initializer_list<std::stri
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string list;
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return make_error(ErrorCode::invalid, "body." + key + ": unknown field (expected: " + list + ")");
+      return make_error(ErrorCode::invalid, "body." + key + ": unknown field (" +
+                                                (list.empty() ? "this call takes no fields" : "expected: " + list) + ")");
     }
   }
   return json;

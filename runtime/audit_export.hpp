@@ -1,17 +1,25 @@
 #pragma once
 // The body of `portcullis audit export --db PATH --request ID
-// [--format json|markdown]`: the whole evidence chain of ONE request, on its
-// own, for a compliance reviewer (docs/storage.md, "Exporting one
-// request's evidence").
+// [--format json|markdown|html]`: the whole evidence chain of ONE request, on
+// its own, for a compliance reviewer (docs/storage.md, "Exporting one
+// request's evidence"; docs/cli.md, "Evidence export").
 //
 // run_audit_export() opens the database read-only (no migration, nothing
 // written), reads the request's state, events and audit entries in one
 // snapshot, verifies the whole chain in the same snapshot, and prints the
 // export to `out`; problems go to `err`.
 //
+// Batch mode (`--sample N --out DIR` instead of `--request`): picks up to N
+// closed requests (choose_sample() below), writes one export per request
+// into DIR (`<id>.html|.md|.json`) and an index (`index.html|.md|.json`)
+// linking them. DIR is created when missing; an existing DIR that is not
+// empty is refused unless `force` (files of the same name are then
+// replaced, nothing else in DIR is touched). A short summary goes to `out`.
+//
 // Exit status, as the other commands: 0 exported; 1 no such request (the
-// message names the request id and the database); 2 usage error or the file
-// cannot be read as a Portcullis database (the message names the path).
+// message names the request id and the database); 2 usage error, the file
+// cannot be read as a Portcullis database, or (batch) DIR cannot be used or
+// written (every message names the path).
 //
 // The render functions are pure: they take the data, never a database, so
 // they can be tested (and reused by a future HTTP endpoint) without a file.
@@ -26,7 +34,11 @@
 //                     requested_duration_seconds, permanent, submitted_at}
 //   plan             {outcome, bucket, duration_seconds, manual, denial,
 //                     reasons: [text],
+//                     citations: [{text, where, source}]  (the policy line
+//                                 behind each reason: "file:line:col" and
+//                                 its text; where/source "" when unknown),
 //                     steps: [{step (1-based), who, why, quorum, eligible,
+//                              eligible_known, where,
 //                              approvals: [{by, at}]}],
 //                     groups: [{provider, kind, group}]}
 //   timeline         {submitted_at, approved_at, active_at, expires_at,
@@ -53,9 +65,11 @@
 // verification of the whole database chain, which also proves no entry of
 // the request was removed from the middle.
 
+#include <cstddef>
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -67,10 +81,15 @@
 namespace portcullis::runtime {
 
 struct AuditExportArgs {
-  enum class Format { json, markdown };
+  enum class Format { json, markdown, html };
   std::string db;
-  std::string request_id;
+  std::string request_id;  // one request, printed to `out`
   Format format = Format::json;
+  // Batch mode, when request_id is empty: up to `sample` closed requests
+  // written under `out_dir`.
+  std::size_t sample = 0;
+  std::string out_dir;
+  bool force = false;  // write into an existing non-empty out_dir
 };
 
 int run_audit_export(const AuditExportArgs& args, std::ostream& out, std::ostream& err);
@@ -85,6 +104,35 @@ nlohmann::json export_json(const interpreter::RequestState& state, const std::ve
 std::string export_markdown(const interpreter::RequestState& state, const std::vector<audit::Entry>& entries,
                             const std::vector<Json>& events,
                             const std::optional<AuditVerification>& chain = std::nullopt);
+
+// The same content as one self-contained HTML page for an auditor: inline
+// CSS only, no script, no external resource (a Content-Security-Policy
+// meta tag forbids them too), printable. Every stored text is HTML-escaped
+// (invalid UTF-8 and control characters become U+FFFD). The element with
+// id "chain-verdict" says "VERIFIED" or "BROKEN" (and what is broken): the
+// request's entries are consistent and, when `chain` is given, the whole
+// chain verifies.
+std::string export_html(const interpreter::RequestState& state, const std::vector<audit::Entry>& entries,
+                        const std::vector<Json>& events, const std::optional<AuditVerification>& chain = std::nullopt);
+
+// `text` with & < > " ' replaced by entities, invalid UTF-8 and control
+// characters other than tab and newline by U+FFFD.
+std::string html_escape(std::string_view text);
+
+// A closed request as batch mode sees it before reading its evidence.
+struct ClosedRequest {
+  std::string id;
+  interpreter::Status status = interpreter::Status::expired;
+  Time closed_at = 0;
+};
+
+// Batch mode's deterministic choice of at most `n` requests: the candidates
+// are grouped by outcome (expired, revoked, denied, cancelled, failed), each
+// group ordered most recently closed first (ties: by id); the groups are
+// then taken in turn, one request at a time, so every outcome present is
+// represented. The result is ordered most recently closed first (ties: by
+// id). Requests that are not closed are ignored.
+std::vector<ClosedRequest> choose_sample(std::vector<ClosedRequest> candidates, std::size_t n);
 
 // "2023-11-14T22:13:20Z".
 std::string iso8601_utc(Time t);

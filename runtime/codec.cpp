@@ -48,10 +48,11 @@ constexpr std::array<Key<ip::Membership::State>, 7> kMembershipStates{{
     {ip::Membership::State::remove_failed, "remove_failed"},
 }};
 
-constexpr std::array<Key<ip::TimerKind>, 3> kTimerKinds{{
+constexpr std::array<Key<ip::TimerKind>, 4> kTimerKinds{{
     {ip::TimerKind::remind, "remind"},
     {ip::TimerKind::escalate, "escalate"},
     {ip::TimerKind::expire, "expire"},
+    {ip::TimerKind::expiry_warning, "expiry_warning"},
 }};
 
 template <class E, std::size_t N>

@@ -82,6 +82,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonOptions options) {
   std::string error;
   connectors::SandboxOptions sandbox_options;
   sandbox_options.db_path = options.db_path;
+  // Its own file next to the store's ("<db>-sandbox"): connector calls then
+  // never wait for the store's write lock.
+  sandbox_options.own_file = true;
   sandbox_options.latency = options.sandbox_latency;
   daemon->sandbox_ = connectors::open_sandbox(sandbox_options, error);
   if (!daemon->sandbox_) return make_error(ErrorCode::io, error);

@@ -234,8 +234,10 @@ void EffectExecutor::run_row(const OutboxRow& row) {
     else ++k.retried;
   }
 
-  // Feed the result back before marking the row: see the header.
+  // Feed the result back before (a group change: together with) marking
+  // the row: see the header.
   bool recorded = true;
+  bool finished = false;  // marked together with the result
   if (membership && (outcome.ok() || give_up)) {
     ip::ProvisionResultEvent result;
     result.add = kind == 3;
@@ -247,13 +249,15 @@ void EffectExecutor::run_row(const OutboxRow& row) {
                                              ? ""
                                              : " (gave up after " + std::to_string(attempts) + " attempts)");
     }
-    recorded = callbacks_.provision_result(row.request_id, result).ok();
+    // The row is marked in the commit that records the result.
+    recorded = callbacks_.provision_result(row.request_id, result, OutboxFinish{row.id, options_.owner, finish}).ok();
+    finished = true;
   } else if (give_up) {
     recorded = callbacks_.gave_up(row.request_id, row.effect,
                                   outcome.message + " (after " + std::to_string(attempts) + " attempts)")
                    .ok();
   }
-  if (recorded) {
+  if (recorded && !finished) {
     // Not waited for: the next row need not sit out this commit's fsync.
     // If the daemon dies before it lands, the row runs again after its
     // lease, harmlessly (idempotency key; a repeated group result is
@@ -280,6 +284,9 @@ std::string EffectExecutor::ticket_key_for(const std::string& request_id, Outcom
   spec.requester = state->request.requester;
   spec.summary = "Access request: " + state->request.requester + " -> " + state->request.app + " " + state->request.role;
   spec.existing_key = state->request.ticket;
+  auto directory = callbacks_.directory ? callbacks_.directory() : nullptr;
+  spec.description = ip::render_card_text(ip::make_card(state->request, state->plan, directory.get())) +
+                     "\nrequest: " + request_id;
   std::string key;
   outcome = connectors_.tracker->ticket_for(spec, key);
   if (!outcome.ok()) return {};

@@ -16,9 +16,9 @@
 //   machine then fails the request, takes back partial access and tells
 //   IT); any other effect that gives up is recorded in the audit log.
 // - Results of group changes are fed back as events through
-//   `Callbacks::provision_result` before the row is marked done: a crash in
-//   between re-runs the (idempotent) change and the repeated result is
-//   recognised and not applied twice.
+//   `Callbacks::provision_result`, which marks the row in the same commit
+//   as the result: a crash before that commit re-runs the (idempotent)
+//   change, and a repeated result is recognised and not applied twice.
 
 #include <array>
 #include <atomic>
@@ -86,7 +86,12 @@ class EffectExecutor {
  public:
   struct Callbacks {
     std::function<Result<interpreter::RequestState>(const std::string& id)> load_request;
-    std::function<Status(const std::string& id, const interpreter::ProvisionResultEvent& result)> provision_result;
+    // Records the result and marks `finish` (the row) in the same commit;
+    // ok means both landed (or the result was recorded before and the row
+    // is marked on its own).
+    std::function<Status(const std::string& id, const interpreter::ProvisionResultEvent& result,
+                         const OutboxFinish& finish)>
+        provision_result;
     std::function<Status(const std::string& id, const interpreter::Effect& effect, const std::string& error)> gave_up;
     std::function<std::shared_ptr<const interpreter::Directory>()> directory;
   };

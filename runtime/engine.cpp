@@ -52,6 +52,7 @@ std::string audit_kind(const ip::Event& event, const ip::Transition& t) {
             case ip::TimerKind::remind: return "reminded";
             case ip::TimerKind::escalate: return "escalated";
             case ip::TimerKind::expire: return "expired";
+            case ip::TimerKind::expiry_warning: return "expiry_warned";
           }
           return "timer";
         } else if constexpr (std::is_same_v<E, ip::ProvisionResultEvent>) {
@@ -99,15 +100,31 @@ std::vector<ip::Effect> coalesce_evidence(const std::vector<ip::Effect>& effects
   return out;
 }
 
-// The outbox rows of a transition: its effects with evidence coalesced, and
-// a ticket move when the request reached a state a tracker follows (the
-// tracker maps it to its workflow, or ignores it).
-std::vector<ip::Effect> outbox_effects(ip::Status before, const ip::Transition& t) {
+// The outbox rows of a transition: its effects with evidence coalesced,
+// card updates dropped when there is no card to update (each is a remote
+// call that would change nothing), and a ticket move when the request
+// reached a state a tracker follows (the tracker maps it to its workflow,
+// or ignores it).
+// `before_plan`: the plan before the transition. Cards go only to the
+// approvers of a plan step (or its escalation), so a request whose plan
+// had no step before the transition and has none after never had a card.
+std::vector<ip::Effect> outbox_effects(ip::Status before, const ip::Plan& before_plan, const ip::Transition& t) {
   std::vector<ip::Effect> out = coalesce_evidence(t.effects);
+  if (before_plan.steps.empty() && t.state.plan.steps.empty()) {
+    std::erase_if(out, [](const ip::Effect& e) { return std::holds_alternative<ip::UpdateCardEffect>(e); });
+  }
+  const auto approved = [](ip::Status s) {
+    return s == ip::Status::approved || s == ip::Status::provisioning || s == ip::Status::awaiting_fulfilment;
+  };
   const ip::Status after = t.state.status;
+  // The machine passes through `approved` without resting there: what a
+  // tracker sees is the request becoming approved, whatever comes next.
+  if (approved(after) && !approved(before) && !t.refusal) {
+    out.push_back(ip::TicketStatusEffect{std::string(ip::status_name(ip::Status::approved))});
+    return out;
+  }
   if (after != before && !t.refusal) {
     switch (after) {
-      case ip::Status::approved:
       case ip::Status::denied:
       case ip::Status::active:
       case ip::Status::expired:
@@ -123,9 +140,18 @@ std::vector<ip::Effect> outbox_effects(ip::Status before, const ip::Transition& 
   return out;
 }
 
-bool needs_holdings(const ip::Event& event) {
+// True when stepping `event` may read StepContext::held_elsewhere: only
+// when memberships are taken back (revoke, cancel, deny, expiry, a failed
+// addition, an addition that lands while the request is being closed).
+// The common result, an addition that succeeded while provisioning, never
+// does, and reading every grant of the requester for it costs a query
+// that grows with the number of grants they hold.
+bool needs_holdings(const ip::RequestState& state, const ip::Event& event) {
+  if (const auto* result = std::get_if<ip::ProvisionResultEvent>(&event)) {
+    return !(result->add && result->ok && state.status != ip::Status::deprovisioning);
+  }
   return std::holds_alternative<ip::RevokeEvent>(event) || std::holds_alternative<ip::CancelEvent>(event) ||
-         std::holds_alternative<ip::ProvisionResultEvent>(event) || std::holds_alternative<ip::DenyEvent>(event) ||
+         std::holds_alternative<ip::DenyEvent>(event) ||
          (std::holds_alternative<ip::TimerEvent>(event) &&
           std::get<ip::TimerEvent>(event).kind == ip::TimerKind::expire);
 }
@@ -157,9 +183,10 @@ Engine::Engine(EngineConfig config)
     : store_(std::move(config.store)), connectors_(std::move(config.connectors)), clock_(std::move(config.clock)),
       policy_(std::move(config.policy)) {
   EffectExecutor::Callbacks callbacks;
-  callbacks.load_request = [this](const std::string& id) { return store_->get(id); };
-  callbacks.provision_result = [this](const std::string& id, const ip::ProvisionResultEvent& e) -> Status {
-    auto r = record_provision_result(id, e);
+  callbacks.load_request = [this](const std::string& id) { return load_for_effects(id); };
+  callbacks.provision_result = [this](const std::string& id, const ip::ProvisionResultEvent& e,
+                                      const OutboxFinish& finish) -> Status {
+    auto r = record_provision_result(id, e, finish);
     if (!r) return r.error();
     return {};
   };
@@ -238,7 +265,7 @@ ip::StepContext Engine::context_for(const ip::RequestState& state, const ip::Eve
   ip::StepContext context;
   context.now = clock_->now();
   context.administrators = ip::request_administrators(policy, state.request, directory);
-  if (event && needs_holdings(*event)) {
+  if (event && needs_holdings(state, *event)) {
     if (auto holdings = store_->holdings_of(state.request.requester)) {
       for (const auto& grant : *holdings) {
         if (grant.request_id == state.id) continue;
@@ -284,7 +311,7 @@ Result<CommandResult> Engine::submit(ip::AccessRequest request, std::optional<st
   Commit commit;
   commit.expected_version = 0;
   commit.event = {{"type", "submit"}, {"request", codec::encode_request(request)}};
-  add_effects(commit, outbox_effects(ip::Status::submitted, t));
+  add_effects(commit, outbox_effects(ip::Status::submitted, t.state.plan, t));
   AuditInput audit;
   audit.kind = "submitted";
   audit.actor = request.requester;
@@ -353,8 +380,9 @@ Result<CommandResult> Engine::triage(const std::string& id, const std::string& b
   return apply(id, event, by);
 }
 
-Result<CommandResult> Engine::record_provision_result(const std::string& id, const ip::ProvisionResultEvent& e) {
-  return apply(id, e, e.group.provider);
+Result<CommandResult> Engine::record_provision_result(const std::string& id, const ip::ProvisionResultEvent& e,
+                                                      std::optional<OutboxFinish> finish) {
+  return apply(id, e, e.group.provider, std::nullopt, finish);
 }
 
 Status Engine::record_dead_effect(const std::string& id, const ip::Effect& effect, const std::string& error) {
@@ -377,19 +405,36 @@ Status Engine::record_dead_effect(const std::string& id, const ip::Effect& effec
 }
 
 Result<CommandResult> Engine::apply(const std::string& id, const ip::Event& event, const std::string& actor,
-                                    std::optional<DueTimer> fired_timer) {
+                                    std::optional<DueTimer> fired_timer, const std::optional<OutboxFinish>& finish) {
+  // Nothing to commit: the outbox row is marked on its own.
+  auto finish_alone = [&] {
+    if (finish) (void)store_->finish_outbox_async(finish->id, finish->owner, finish->outcome, clock_->now());
+  };
+  bool try_cache = true;
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
-    auto current = store_->get(id);
+    // The cached state is only trusted where the store checks it: a commit
+    // names its version. Any path that returns without committing reads
+    // the store first.
+    std::optional<ip::RequestState> cached = try_cache ? cached_state(id) : std::nullopt;
+    try_cache = false;
+    const bool from_cache = cached.has_value();
+    Result<ip::RequestState> current = from_cache ? Result<ip::RequestState>(std::move(*cached)) : store_->get(id);
     if (!current) return current.error();
     if (const auto* result = std::get_if<ip::ProvisionResultEvent>(&event);
         result && already_recorded(*current, *result)) {
+      if (from_cache) continue;
+      finish_alone();
       return CommandResult{std::move(*current), std::nullopt, false};
     }
     const auto policy = this->policy();
     const auto dir = directory();
     const ip::StepContext context = context_for(*current, &event, *policy, dir.get());
     ip::Transition t = ip::step(*current, event, context);
-    if (t.ignored && !fired_timer) return CommandResult{std::move(*current), std::nullopt, false};
+    if (t.ignored && !fired_timer) {
+      if (from_cache) continue;
+      finish_alone();
+      return CommandResult{std::move(*current), std::nullopt, false};
+    }
     if (t.refusal || t.ignored) {
       // The state does not move, but the refusal's evidence is an effect:
       // bump the version so its outbox key is new.
@@ -399,8 +444,9 @@ Result<CommandResult> Engine::apply(const std::string& id, const ip::Event& even
         t.state.updated_at = context.now;
       }
     }
-    auto committed = commit_transition(*current, t, event, actor, fired_timer);
+    auto committed = commit_transition(*current, t, event, actor, fired_timer, finish);
     if (!committed) {
+      forget_state(id);
       if (committed.error().code == ErrorCode::conflict) continue;
       return committed.error();
     }
@@ -411,14 +457,16 @@ Result<CommandResult> Engine::apply(const std::string& id, const ip::Event& even
 
 Result<CommitResult> Engine::commit_transition(const ip::RequestState& before, ip::Transition& t,
                                                const ip::Event& event, const std::string& actor,
-                                               const std::optional<DueTimer>& fired_timer) {
+                                               const std::optional<DueTimer>& fired_timer,
+                                               const std::optional<OutboxFinish>& finish) {
   Commit commit;
+  if (finish) commit.finish_outbox.push_back(*finish);
   commit.expected_version = before.version;
   commit.event = codec::encode_event(event);
   if (fired_timer) {
     commit.timers.push_back(TimerChange{fired_timer->kind, fired_timer->step, std::nullopt, fired_timer->due});
   }
-  add_effects(commit, outbox_effects(before.status, t));
+  add_effects(commit, outbox_effects(before.status, before.plan, t));
   if (!t.ignored) {
     AuditInput audit;
     audit.kind = audit_kind(event, t);
@@ -452,6 +500,7 @@ Result<CommitResult> Engine::commit_transition(const ip::RequestState& before, i
 }
 
 void Engine::after_commit(const ip::RequestState& state, const Commit& commit) {
+  remember_state(state);
   notify_watchers(state);
   if (!commit.effects.empty()) executor_->wake();
   std::optional<Time> earliest;
@@ -465,6 +514,43 @@ void Engine::after_commit(const ip::RequestState& state, const Commit& commit) {
       timer_cv_.notify_all();
     }
   }
+}
+
+std::optional<ip::RequestState> Engine::cached_state(const std::string& id) {
+  std::lock_guard lock(cache_mutex_);
+  auto it = state_cache_.find(id);
+  if (it == state_cache_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Engine::remember_state(const ip::RequestState& state) {
+  // Requests that wait for nothing the engine does (active grants, closed
+  // requests) are dropped: their next event may be days away.
+  const bool settled = state.status == ip::Status::active || ip::is_closed(state.status);
+  std::lock_guard lock(cache_mutex_);
+  if (settled) {
+    state_cache_.erase(state.id);
+    return;
+  }
+  auto it = state_cache_.find(state.id);
+  if (it != state_cache_.end()) {
+    // Two commits of one request may report in either order: keep the newer.
+    if (it->second.version < state.version) it->second = state;
+    return;
+  }
+  // Bounded: a miss only costs a read.
+  if (state_cache_.size() >= kStateCacheLimit) state_cache_.clear();
+  state_cache_.emplace(state.id, state);
+}
+
+void Engine::forget_state(const std::string& id) {
+  std::lock_guard lock(cache_mutex_);
+  state_cache_.erase(id);
+}
+
+Result<ip::RequestState> Engine::load_for_effects(const std::string& id) {
+  if (auto cached = cached_state(id)) return std::move(*cached);
+  return store_->get(id);
 }
 
 void Engine::notify_watchers(const ip::RequestState& state) {

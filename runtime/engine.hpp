@@ -114,7 +114,11 @@ class Engine {
   // Records the result of one group change (what the executor calls).
   // Harmless when repeated after a crash: a result for a membership that is
   // no longer pending is not applied twice.
-  Result<CommandResult> record_provision_result(const std::string& id, const interpreter::ProvisionResultEvent& e);
+  // `finish`: the executor's outbox row that produced the result, marked
+  // finished in the same commit as the result (or, when nothing needs to
+  // be committed, queued on its own); nothing is marked when this fails.
+  Result<CommandResult> record_provision_result(const std::string& id, const interpreter::ProvisionResultEvent& e,
+                                                std::optional<OutboxFinish> finish = std::nullopt);
   // Records in the audit log that an effect other than a group change was
   // given up after the retry budget.
   Status record_dead_effect(const std::string& id, const interpreter::Effect& effect, const std::string& error);
@@ -125,15 +129,26 @@ class Engine {
   interpreter::StepContext context_for(const interpreter::RequestState& state, const interpreter::Event* event,
                                        const interpreter::Policy& policy, const interpreter::Directory* directory);
   // Reads, steps and commits one event, retrying version conflicts.
+  // `finish`: an outbox row to mark finished with the commit (see
+  // record_provision_result).
   Result<CommandResult> apply(const std::string& id, const interpreter::Event& event, const std::string& actor,
-                              std::optional<DueTimer> fired_timer = std::nullopt);
+                              std::optional<DueTimer> fired_timer = std::nullopt,
+                              const std::optional<OutboxFinish>& finish = std::nullopt);
   // The (app, role) pairs `requester` holds now: what conflict checks see.
   Result<std::vector<std::pair<std::string, std::string>>> current_grants(const std::string& requester);
   Result<CommitResult> commit_transition(const interpreter::RequestState& before, interpreter::Transition& t,
                                          const interpreter::Event& event, const std::string& actor,
-                                         const std::optional<DueTimer>& fired_timer);
+                                         const std::optional<DueTimer>& fired_timer,
+                                         const std::optional<OutboxFinish>& finish);
   void after_commit(const interpreter::RequestState& state, const Commit& commit);
   void notify_watchers(const interpreter::RequestState& state);
+  // The state cache (see state_cache_).
+  std::optional<interpreter::RequestState> cached_state(const std::string& id);
+  void remember_state(const interpreter::RequestState& state);
+  void forget_state(const std::string& id);
+  // What the executor reads to build tickets and cards: the cached state
+  // when there is one, else the store's.
+  Result<interpreter::RequestState> load_for_effects(const std::string& id);
   void timer_loop();
   std::string new_request_id();
 
@@ -159,6 +174,16 @@ class Engine {
   std::optional<interpreter::Time> next_deadline_;
   bool stopping_ = false;
   std::thread timer_thread_;
+
+  // The last state this engine committed for each request still in
+  // flight (not active, not closed), so the next event of a request does
+  // not re-read and re-decode the state it just wrote. Never trusted
+  // alone: a commit from it names the version it read, and a stale entry
+  // (another writer moved the request) fails with a conflict and is
+  // dropped. At most kStateCacheLimit entries.
+  static constexpr std::size_t kStateCacheLimit = 4096;
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, interpreter::RequestState> state_cache_;
 
   std::unique_ptr<EffectExecutor> executor_;
   bool started_ = false;

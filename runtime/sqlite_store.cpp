@@ -572,8 +572,71 @@ class Writer {
 
 // ---- write bodies (writer thread, inside a savepoint) -------------------------
 
-Result<CommitResult> apply_commit(Writer& w, const Commit& c) {
+// True when outbox row `id` is pending and leased to `owner`.
+bool outbox_lease_holder(Db& db, std::int64_t id, const std::string& owner) {
+  Query q(db, "SELECT status, lease_owner FROM outbox WHERE id = ?");
+  q.bind(id);
+  return q.step() && q.text(0) == "pending" && !q.null(1) && q.text(1) == owner;
+}
+
+// Records an executor's outcome on a row whose lease the caller checked.
+void mark_outbox(Db& db, std::int64_t id, const OutboxOutcome& o, Time now) {
+  switch (o.kind) {
+    case OutboxOutcome::Kind::done:
+      Query(db, "UPDATE outbox SET status = 'done', lease_owner = NULL, finished_at = ? WHERE id = ?").bind(now).bind(id).run();
+      break;
+    case OutboxOutcome::Kind::retry:
+      Query(db,
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = NULL, "
+            "lease_until = 0 WHERE id = ?")
+          .bind(o.error).bind(o.next_attempt_at).bind(id)
+          .run();
+      break;
+    case OutboxOutcome::Kind::dead:
+      Query(db,
+            "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?, lease_owner = NULL, "
+            "finished_at = ? WHERE id = ?")
+          .bind(o.error).bind(now).bind(id)
+          .run();
+      break;
+  }
+}
+
+// A Commit with its JSON texts encoded on the caller's thread: encoding the
+// whole state is most of a commit's CPU, and the writer thread is the one
+// every commit waits for.
+struct EncodedCommit {
+  Commit commit;
+  std::string state_json;
+  std::string event_json;
+  std::vector<std::string> effects;
+  std::vector<std::string> payloads;
+};
+
+Result<EncodedCommit> encode_commit(Commit c) {
+  return guarded<EncodedCommit>([&] {
+    EncodedCommit e;
+    e.state_json = dump(codec::encode_state(c.state));
+    e.event_json = dump(c.event);
+    e.effects.reserve(c.effects.size());
+    for (const auto& effect : c.effects) {
+      // Timer effects are refused by apply_commit; it reports them.
+      if (std::holds_alternative<ip::ScheduleTimerEffect>(effect) || std::holds_alternative<ip::CancelTimerEffect>(effect)) {
+        e.effects.emplace_back();
+        continue;
+      }
+      e.effects.push_back(dump(codec::encode_effect(effect)));
+    }
+    e.payloads.reserve(c.audit.size());
+    for (const auto& a : c.audit) e.payloads.push_back(dump(a.payload));
+    e.commit = std::move(c);
+    return e;
+  });
+}
+
+Result<CommitResult> apply_commit(Writer& w, const EncodedCommit& encoded) {
   Db& db = w.db();
+  const Commit& c = encoded.commit;
   const ip::RequestState& s = c.state;
   if (s.id.empty()) return make_error(ErrorCode::invalid, "commit: state.id is empty");
   if (c.idempotency_key && c.expected_version != 0) {
@@ -598,16 +661,12 @@ Result<CommitResult> apply_commit(Writer& w, const Commit& c) {
     if (q.step()) return CommitResult{q.text(0), static_cast<std::uint64_t>(q.i64(1)), true, 0};
   }
 
-  // Encode everything first: input that cannot be stored fails before any
-  // row is touched.
-  const std::string state_json = dump(codec::encode_state(s));
-  const std::string event_json = dump(c.event);
-  std::vector<std::string> effects;
-  effects.reserve(c.effects.size());
-  for (const auto& e : c.effects) effects.push_back(dump(codec::encode_effect(e)));
-  std::vector<std::string> payloads;
-  payloads.reserve(c.audit.size());
-  for (const auto& a : c.audit) payloads.push_back(dump(a.payload));
+  // Encoded before it was queued: input that cannot be stored failed
+  // before any row was touched.
+  const std::string& state_json = encoded.state_json;
+  const std::string& event_json = encoded.event_json;
+  const std::vector<std::string>& effects = encoded.effects;
+  const std::vector<std::string>& payloads = encoded.payloads;
 
   const auto version = static_cast<std::int64_t>(s.version);
   const std::string status(ip::status_name(s.status));
@@ -709,6 +768,10 @@ Result<CommitResult> apply_commit(Writer& w, const Commit& c) {
         .run();
   }
 
+  for (const auto& f : c.finish_outbox) {
+    if (outbox_lease_holder(db, f.id, f.owner)) mark_outbox(db, f.id, f.outcome, c.now);
+  }
+
   return CommitResult{s.id, s.version, false, c.audit.empty() ? 0 : head.seq};
 }
 
@@ -762,25 +825,7 @@ Result<std::monostate> apply_finish(Writer& w, std::int64_t id, const std::strin
       return make_error(ErrorCode::conflict, "outbox row " + std::to_string(id) + " is not leased to " + owner);
     }
   }
-  switch (o.kind) {
-    case OutboxOutcome::Kind::done:
-      Query(db, "UPDATE outbox SET status = 'done', lease_owner = NULL, finished_at = ? WHERE id = ?").bind(now).bind(id).run();
-      break;
-    case OutboxOutcome::Kind::retry:
-      Query(db,
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = NULL, "
-            "lease_until = 0 WHERE id = ?")
-          .bind(o.error).bind(o.next_attempt_at).bind(id)
-          .run();
-      break;
-    case OutboxOutcome::Kind::dead:
-      Query(db,
-            "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?, lease_owner = NULL, "
-            "finished_at = ? WHERE id = ?")
-          .bind(o.error).bind(now).bind(id)
-          .run();
-      break;
-  }
+  mark_outbox(db, id, o, now);
   return std::monostate{};
 }
 
@@ -792,7 +837,13 @@ class SqliteStore final : public Store {
       : options_(std::move(options)), writer_(std::move(writer_db), options_.max_batch) {}
 
   std::future<Result<CommitResult>> commit_async(Commit commit) override {
-    return enqueue<CommitResult>([c = std::move(commit)](Writer& w) { return apply_commit(w, c); });
+    auto encoded = encode_commit(std::move(commit));
+    if (!encoded) {
+      std::promise<Result<CommitResult>> failed;
+      failed.set_value(encoded.error());
+      return failed.get_future();
+    }
+    return enqueue<CommitResult>([e = std::move(*encoded)](Writer& w) { return apply_commit(w, e); });
   }
 
   Result<std::vector<OutboxRow>> claim_outbox(const std::string& owner, Time now, Time lease_seconds,

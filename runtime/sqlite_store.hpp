@@ -12,7 +12,9 @@
 //   transaction, each inside its own SAVEPOINT: a write that fails (a
 //   version conflict, bad input) is rolled back alone and the others
 //   commit. One fsync then makes the whole batch durable, and every
-//   caller's future is fulfilled after that COMMIT returns.
+//   caller's future is fulfilled after that COMMIT returns. commit_async()
+//   encodes a commit's JSON on the calling thread before queueing it, so
+//   the one writer thread spends its time on SQL and the sync only.
 // - Reads use a small pool of separate connections; WAL lets them read the
 //   last committed state while the writer writes.
 //

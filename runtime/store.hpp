@@ -68,6 +68,22 @@ struct AuditInput {
   Json payload = Json::object();
 };
 
+// What happened when an executor ran one outbox row.
+struct OutboxOutcome {
+  enum class Kind { done, retry, dead };
+  Kind kind = Kind::done;
+  std::string error;          // for retry and dead
+  Time next_attempt_at = 0;   // for retry
+};
+
+// One claimed outbox row to mark finished inside a Commit (see
+// Commit::finish_outbox).
+struct OutboxFinish {
+  std::int64_t id = 0;
+  std::string owner;  // the lease owner that claimed it
+  OutboxOutcome outcome;
+};
+
 struct Commit {
   // The request's state after the transition. state.id names the request.
   interpreter::RequestState state;
@@ -88,6 +104,13 @@ struct Commit {
   // this key, nothing is stored and the result names that request.
   std::optional<std::string> idempotency_key;
   Time now = 0;  // recorded as the commit time (events, audit, outbox)
+  // Outbox rows this transition finishes (the executor's row whose result
+  // the event records), marked as finish_outbox() would, in the same
+  // transaction: the result and the row's completion land together or not
+  // at all. A row that is no longer pending or no longer leased to `owner`
+  // is left as it is (whoever holds it now records it); that never fails
+  // the commit.
+  std::vector<OutboxFinish> finish_outbox;
 };
 
 // Splits a transition's effects: timer schedules/cancellations become
@@ -145,14 +168,6 @@ struct OutboxRow {
   int attempts = 0;             // failed attempts so far
   std::string last_error;
   Time lease_until = 0;
-};
-
-// What happened when an executor ran one outbox row.
-struct OutboxOutcome {
-  enum class Kind { done, retry, dead };
-  Kind kind = Kind::done;
-  std::string error;          // for retry and dead
-  Time next_attempt_at = 0;   // for retry
 };
 
 struct DueTimer {

@@ -18,7 +18,8 @@ namespace {
 http::Response json_answer(int status, const Json& body) {
   http::Response response;
   response.status = status;
-  response.body = body.dump();
+  // A path or a parser message may carry bytes that are not UTF-8.
+  response.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   return response;
 }
 

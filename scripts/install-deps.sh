@@ -23,6 +23,7 @@ packages=(
   time
   python3
   curl
+  chromium  # headless browser: tests/cli/audit_html_test.cpp opens the HTML audit exports
 )
 
 missing=()

@@ -234,7 +234,10 @@ Outcome JiraTracker::ticket_for(const TicketSpec& spec, std::string& key) {
     std::lock_guard guard(lock_for(spec.request_id));
 
     if (!spec.existing_key.empty()) {
-      const json body = {{"update", {{"labels", json::array({{{"add", label}}})}}}};
+      json body = {{"update", {{"labels", json::array({{{"add", label}}})}}}};
+      // The adopted issue becomes the request's record: its description is
+      // the approval card (which repeats the requester's reason).
+      if (!spec.description.empty()) body["fields"] = {{"description", text_to_adf(spec.description)}};
       auto reply = call("PUT", issue_path(spec.existing_key), &body,
                         "labelling issue " + spec.existing_key + " for request " + spec.request_id);
       if (!reply.outcome.ok()) return reply.outcome;

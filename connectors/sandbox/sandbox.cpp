@@ -684,7 +684,21 @@ using sandbox_detail::SqlFailure;
 using sandbox_detail::Statement;
 using sandbox_detail::WriteTransaction;
 
-std::unique_ptr<Sandbox> open_sandbox(const SandboxOptions& options, std::string& error) {
+std::string sandbox_file_for(const std::string& db_path) {
+  constexpr std::string_view kSuffix = "-sandbox";
+  // In a URI the file name ends where the query starts.
+  if (db_path.rfind("file:", 0) == 0) {
+    const auto query = db_path.find_first_of("?#");
+    if (query != std::string::npos) {
+      return db_path.substr(0, query) + std::string(kSuffix) + db_path.substr(query);
+    }
+  }
+  return db_path + std::string(kSuffix);
+}
+
+std::unique_ptr<Sandbox> open_sandbox(const SandboxOptions& given, std::string& error) {
+  SandboxOptions options = given;
+  if (options.own_file) options.db_path = sandbox_file_for(options.db_path);
   auto connection = Connection::open(options.db_path, options.busy_timeout, error);
   if (!connection) return nullptr;
   try {

@@ -5,8 +5,9 @@
 //
 // Contract
 // - open_sandbox() opens its OWN connection to the file the runtime store
-//   uses (creating the file when absent), switches it to WAL (the store's
-//   mode, persistent in the file), and creates the `sandbox_*` tables with
+//   uses, or with SandboxOptions::own_file to a file of its own next to it
+//   (creating the file when absent), switches it to WAL (the store's mode,
+//   persistent in the file), and creates the `sandbox_*` tables with
 //   CREATE TABLE IF NOT EXISTS. It never touches the store's tables or its
 //   schema_version, so the two never collide. Errors name the file and
 //   carry SQLite's message; nothing throws.
@@ -45,6 +46,13 @@ struct SandboxOptions {
   // A file path, or an SQLite URI ("file:..."): the same string the store
   // is opened with.
   std::string db_path;
+  // false: the sandbox tables live in db_path itself, beside the store's.
+  // true: they live in a file of their own next to it,
+  // sandbox_file_for(db_path) ("<db_path>-sandbox"), so connector calls
+  // never wait for the store's write lock nor the store for theirs (one
+  // SQLite file has one writer at a time). Every opener of one database
+  // must choose the same.
+  bool own_file = false;
   // Slept at the start of every connector call, outside the lock, to
   // stand in for a remote system's round trip. 0: no delay.
   std::chrono::microseconds latency{0};
@@ -136,8 +144,13 @@ class Sandbox {
   std::shared_ptr<sandbox_detail::Core> core_;
 };
 
-// Opens (or creates) the sandbox tables in the file at options.db_path.
-// nullptr on failure, with `error` naming the file and SQLite's message.
+// The file the sandbox of the database at `db_path` uses with own_file:
+// "<db_path>-sandbox" (inserted before the query of a "file:" URI).
+std::string sandbox_file_for(const std::string& db_path);
+
+// Opens (or creates) the sandbox tables in the file at options.db_path (or
+// its sandbox_file_for() with own_file). nullptr on failure, with `error`
+// naming the file and SQLite's message.
 std::unique_ptr<Sandbox> open_sandbox(const SandboxOptions& options, std::string& error);
 
 }  // namespace portcullis::connectors

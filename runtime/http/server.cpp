@@ -71,6 +71,38 @@ bool is_http_error(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
 }
 
+// Shared by the sessions and parse_request(), so the fuzz target exercises
+// exactly what a connection runs.
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+void apply_limits(RequestParser& parser, std::size_t max_header_bytes, std::size_t max_body_bytes) {
+  parser.header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+  parser.body_limit(static_cast<std::uint64_t>(max_body_bytes));
+}
+
+// The answer to a failed read; nullopt when there is nobody to answer (the
+// peer closed, a timeout, a reset, stop()).
+std::optional<Response> read_error_response(const beast::error_code& ec) {
+  if (ec == bhttp::error::header_limit) return json_error(431, "invalid", "request header fields too large");
+  if (ec == bhttp::error::body_limit) return json_error(413, "invalid", "request body too large");
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return std::nullopt;
+  if (is_http_error(ec)) return json_error(400, "invalid", "malformed HTTP request");
+  return std::nullopt;
+}
+
+Request to_request(bhttp::request<bhttp::string_body>& msg) {
+  Request request;
+  request.method = std::string(msg.method_string());
+  request.target = std::string(msg.target());
+  request.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
+  for (const auto& field : msg) {
+    request.headers.push_back(Header{std::string(field.name_string()), std::string(field.value())});
+  }
+  request.body = std::move(msg.body());
+  return request;
+}
+
 class Session;
 
 class ServerImpl final : public Server {
@@ -339,9 +371,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_header() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(server_.options().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    parser_->body_limit(static_cast<std::uint64_t>(server_.options().max_body_bytes));
+    apply_limits(*parser_, server_.options().max_header_bytes, server_.options().max_body_bytes);
     stream_.expires_after(server_.options().header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -392,16 +422,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read_error(beast::error_code ec) {
-    if (ec == bhttp::error::header_limit) {
-      respond(json_error(431, "invalid", "request header fields too large"), true);
-    } else if (ec == bhttp::error::body_limit) {
-      respond(json_error(413, "invalid", "request body too large"), true);
-    } else if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
-      close();  // the peer closed; nobody to answer
-    } else if (is_http_error(ec)) {
-      respond(json_error(400, "invalid", "malformed HTTP request"), true);
+    if (auto answer = read_error_response(ec)) {
+      respond(std::move(*answer), true);
     } else {
-      close();  // timeout, reset, or closed by stop()
+      close();  // the peer closed, a timeout, a reset, or stop()
     }
   }
 
@@ -412,14 +436,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = msg.method() == bhttp::verb::head;
     const bool keep_alive = msg.keep_alive();
 
-    Request request;
-    request.method = std::string(msg.method_string());
-    request.target = std::string(msg.target());
-    request.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-    for (const auto& field : msg) {
-      request.headers.push_back(Header{std::string(field.name_string()), std::string(field.value())});
-    }
-    request.body = std::move(msg.body());
+    Request request = to_request(msg);
     request.remote = remote_;
 
     in_flight_ = true;
@@ -545,6 +562,38 @@ void ServerImpl::close_all_sessions() {
 }
 
 }  // namespace
+
+ParsedRequest parse_request(std::string_view raw, std::size_t max_header_bytes, std::size_t max_body_bytes) {
+  ParsedRequest out;
+  RequestParser parser;
+  apply_limits(parser, max_header_bytes, max_body_bytes);
+  // The server's reads hand the parser everything buffered so far; so does
+  // this, in one piece.
+  parser.eager(true);
+  std::size_t used = 0;
+  while (!parser.is_done()) {
+    beast::error_code ec;
+    const std::size_t n = parser.put(asio::buffer(raw.data() + used, raw.size() - used), ec);
+    used += n;
+    if (ec == bhttp::error::need_more) {
+      if (used >= raw.size() || n == 0) return out;  // incomplete: the server would wait for more bytes
+      continue;
+    }
+    if (ec) {
+      auto answer = read_error_response(ec);
+      if (!answer) return out;
+      out.outcome = ParsedRequest::Outcome::rejected;
+      out.error = std::move(*answer);
+      return out;
+    }
+    if (n == 0 && !parser.is_done()) return out;
+  }
+  auto msg = parser.release();
+  out.outcome = ParsedRequest::Outcome::complete;
+  out.request = to_request(msg);
+  out.consumed = used;
+  return out;
+}
 
 Result<std::unique_ptr<Server>> start_server(const ServerOptions& options, Handler handler) {
   try {

@@ -75,4 +75,20 @@ class Server {
 // invalid (unparseable address).
 Result<std::unique_ptr<Server>> start_server(const ServerOptions& options, Handler handler);
 
+// The parsing a connection does, over bytes already received: the same
+// parser, limits, error answers and conversion to Request as the server,
+// without sockets or timers. For the fuzz target (tests/fuzz) and tests.
+struct ParsedRequest {
+  enum class Outcome {
+    complete,    // `request` holds one whole message
+    incomplete,  // `raw` ends inside a message: the server would read on
+    rejected,    // the server answers `error` and closes the connection
+  };
+  Outcome outcome = Outcome::incomplete;
+  Request request;      // complete only; `remote` stays empty
+  Response error;       // rejected only: 400, 413 or 431 in the API's error shape
+  std::size_t consumed = 0;  // complete only: bytes of `raw` the message took
+};
+ParsedRequest parse_request(std::string_view raw, std::size_t max_header_bytes, std::size_t max_body_bytes);
+
 }  // namespace portcullis::runtime::http

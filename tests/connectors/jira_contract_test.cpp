@@ -124,7 +124,7 @@ TEST_F(JiraContract, TicketForIsIdempotentAndFindsTheIssueByLabelAfterLosingStat
   EXPECT_EQ(other, "ACC-2");
 }
 
-TEST_F(JiraContract, AdoptsAnExistingIssueByLabellingIt) {
+TEST_F(JiraContract, AdoptsAnExistingIssueByLabellingItAndWritingTheCard) {
   const std::string filed = fake.create_issue({{"summary", "Need Figma"}, {"labels", {"design"}}});
   auto t = tracker();
   TicketSpec s = spec("req-4");
@@ -137,7 +137,11 @@ TEST_F(JiraContract, AdoptsAnExistingIssueByLabellingIt) {
   EXPECT_EQ(fake.labels(filed), (std::vector<std::string>{"design", "portcullis-req-4"}));
   auto put = fake.server().received("PUT", "/rest/api/3/issue/" + filed);
   ASSERT_EQ(put.size(), 1u);
-  EXPECT_EQ(json::parse(put[0].body), json::parse(R"({"update":{"labels":[{"add":"portcullis-req-4"}]}})"));
+  json expected = json::parse(R"({"update":{"labels":[{"add":"portcullis-req-4"}]}})");
+  expected["fields"]["description"] = text_to_adf(s.description);
+  EXPECT_EQ(json::parse(put[0].body), expected);
+  EXPECT_EQ(fakes::JiraFake::flatten_adf(fake.description(filed)),
+            fakes::JiraFake::flatten_adf(text_to_adf(s.description)));
   // Later calls without the key return the adopted issue.
   std::string later;
   ASSERT_TRUE(t->ticket_for(spec("req-4"), later).ok());

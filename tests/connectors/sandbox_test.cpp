@@ -68,6 +68,44 @@ TEST(SandboxOpen, CreatesItsTablesInWalModeBesideOtherTables) {
   EXPECT_TRUE(open_or_fail(db.path()));
 }
 
+TEST(SandboxOpen, OwnFileKeepsTheTablesNextToTheStoresFile) {
+  EXPECT_EQ(sandbox_file_for("/var/lib/portcullis/state.db"), "/var/lib/portcullis/state.db-sandbox");
+  EXPECT_EQ(sandbox_file_for("file:/var/lib/p/state.db?mode=rwc"), "file:/var/lib/p/state.db-sandbox?mode=rwc");
+  EXPECT_EQ(sandbox_file_for("file:state.db"), "file:state.db-sandbox");
+
+  TempDb db;
+  {
+    Raw raw(db.path());
+    ASSERT_EQ(raw.exec("PRAGMA journal_mode=WAL; CREATE TABLE requests (id TEXT PRIMARY KEY);"), SQLITE_OK);
+  }
+  SandboxOptions options;
+  options.own_file = true;
+  {
+    auto sandbox = open_or_fail(db.path(), options);
+    ASSERT_TRUE(sandbox);
+    auto set = sandbox->connectors({"sandbox.okta"});
+    EXPECT_TRUE(set.providers.at("sandbox.okta")->add_member("figma-editors", "ann@acme.com", "r1/1/0").ok());
+    EXPECT_EQ(sandbox->members("sandbox.okta", "figma-editors"), Strings{"ann@acme.com"});
+  }
+  const std::string sandbox_path = sandbox_file_for(db.path());
+  {
+    Raw raw(db.path());
+    EXPECT_EQ(raw.count("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sandbox\\_%' ESCAPE '\\'"), 0);
+  }
+  {
+    Raw raw(sandbox_path);
+    EXPECT_EQ(raw.count("SELECT COUNT(*) FROM sandbox_memberships"), 1);
+  }
+  // Opened again the same way, it finds its data.
+  {
+    auto sandbox = open_or_fail(db.path(), options);
+    ASSERT_TRUE(sandbox);
+    EXPECT_EQ(sandbox->members("sandbox.okta", "figma-editors"), Strings{"ann@acme.com"});
+  }
+  std::error_code ignored;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(sandbox_path + suffix, ignored);
+}
+
 TEST(SandboxOpen, FailureNamesTheFileAndSqlitesMessage) {
   SandboxOptions options;
   options.db_path = "/nonexistent-portcullis-dir/state.db";

@@ -27,13 +27,7 @@ class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // The policy is copied so a test can break it and reload.
-    // (with the standard module it imports, at the same relative place).
-    std::filesystem::create_directories(dir.file("examples"));
-    std::filesystem::create_directories(dir.file("policies"));
-    std::filesystem::copy(std::string(PORTCULLIS_SOURCE_DIR) + "/examples/acme", dir.file("examples/acme"),
-                          std::filesystem::copy_options::recursive);
-    std::filesystem::copy(std::string(PORTCULLIS_SOURCE_DIR) + "/policies/standard", dir.file("policies/standard"),
-                          std::filesystem::copy_options::recursive);
+    copy_acme_example(dir);
     people = {{"ann.lee@acme.com", "", false},    {"carl.diaz@acme.com", "", false},
               {"bob.stone@acme.com", "", false},  {"chloe.martin@acme.com", "", false},
               {"tom.nash@acme.com", "", false},   {"it-admin@acme.com", "", true}};

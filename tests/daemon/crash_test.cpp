@@ -165,7 +165,10 @@ TEST_F(ServeCrashTest, SigkillDuringABurstLosesNothingAndAppliesNothingTwice) {
 
   // Nothing was applied twice: each request's ticket has its evidence once.
   std::string error;
-  auto sandbox = connectors::open_sandbox({dir.file("state.db")}, error);
+  connectors::SandboxOptions sandbox_options;
+  sandbox_options.db_path = dir.file("state.db");
+  sandbox_options.own_file = true;  // as the daemon opens it
+  auto sandbox = connectors::open_sandbox(sandbox_options, error);
   ASSERT_TRUE(sandbox) << error;
   for (const auto& id : stored) {
     const auto comments = sandbox->comments(id);

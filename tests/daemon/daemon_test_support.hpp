@@ -45,6 +45,18 @@ class TempDir {
   std::string path_;
 };
 
+// Copies the acme example under `dir` (examples/acme, with the standard
+// module it imports at the same relative place), so a test can change the
+// policy and reload it without touching the source tree.
+inline void copy_acme_example(const TempDir& dir) {
+  std::filesystem::create_directories(dir.file("examples"));
+  std::filesystem::create_directories(dir.file("policies"));
+  std::filesystem::copy(std::string(PORTCULLIS_SOURCE_DIR) + "/examples/acme", dir.file("examples/acme"),
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::copy(std::string(PORTCULLIS_SOURCE_DIR) + "/policies/standard", dir.file("policies/standard"),
+                        std::filesystem::copy_options::recursive);
+}
+
 inline ip::PolicyPtr acme_policy() {
   static const ip::PolicyPtr policy = [] {
     auto compiled = ip::load_policy(kAcmePolicy, dsl::read_file_from_disk);

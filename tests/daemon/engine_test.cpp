@@ -54,6 +54,12 @@ TEST_F(EngineTest, AnAutoApprovedRequestIsProvisionedInTheSandboxAndBecomesActiv
     return c.text.find("added ann.lee@acme.com to sandbox.okta group figma-viewers") != std::string::npos;
   });
   EXPECT_TRUE(added);
+  // No card was ever posted (nobody approves), so no card update was sent.
+  EXPECT_TRUE(h.sandbox->messages(id).empty());
+  EXPECT_EQ(h.engine->executor_stats().kinds[1].succeeded, 0u) << "update_card";
+  EXPECT_GT(h.engine->executor_stats().kinds[3].succeeded, 0u) << "add_membership";
+  // Every row is finished, the group change's in the commit of its result.
+  EXPECT_TRUE(h.store->pending_outbox(10)->empty());
   const auto kinds = audit_kinds(*h.store, id);
   EXPECT_EQ(kinds.front(), "submitted");
   EXPECT_TRUE(contains(kinds, "provisioned"));
@@ -126,7 +132,14 @@ TEST_F(EngineTest, ATimeBoundGrantExpiresOnTimeAndItsGroupsAreRemoved) {
   ASSERT_TRUE(h.state(id).expires_at);
   EXPECT_EQ(*h.state(id).expires_at, h.state(id).active_at.value() + 3600);
 
+  // Before the expiry only the warning fires (15 minutes ahead of an hour's
+  // grant), and access stays.
+  h.clock->set(*h.state(id).expires_at - 15 * 60 - 1);
+  EXPECT_EQ(h.engine->fire_due_timers(), 0u);
   h.clock->set(*h.state(id).expires_at - 1);
+  EXPECT_EQ(h.engine->fire_due_timers(), 1u);
+  EXPECT_EQ(h.state(id).status, Status::active);
+  EXPECT_TRUE(contains(audit_kinds(*h.store, id), "expiry_warned"));
   EXPECT_EQ(h.engine->fire_due_timers(), 0u);
   h.clock->set(*h.state(id).expires_at);
   EXPECT_EQ(h.engine->fire_due_timers(), 1u);

@@ -508,6 +508,12 @@ http::Response JiraFake::handle_issue(const http::Request& request, const std::s
     if (body.contains("fields") && body["fields"].is_object() && body["fields"].contains("summary")) {
       issue->fields["summary"] = body["fields"]["summary"];
     }
+    if (body.contains("fields") && body["fields"].is_object() && body["fields"].contains("description")) {
+      if (std::string e = adf_error(body["fields"]["description"], 0); !e.empty()) {
+        return jira_error(400, {}, {{"description", e}});
+      }
+      issue->fields["description"] = body["fields"]["description"];
+    }
     http::Response response;
     response.status = 204;
     response.content_type.clear();

@@ -4,18 +4,24 @@
 #   DICT            dictionary file
 #   SEEDS           folder of seed inputs (tests/fuzz/seeds)
 #   REGRESSIONS     folder of inputs that once crashed or hung; replayed first
-#   SOURCE_DIR      repository root: every *.policy below examples/ and
-#                   policies/ is a seed too
+#   SOURCE_DIR      optional, for the policy fuzzer: every *.policy below
+#                   examples/ and policies/ of this repository root is a seed too
 #   WORK_DIR        writable folder under the build dir: corpus/ and artifacts/
 #   MAX_TOTAL_TIME  seconds to fuzz; 0 replays the regressions only
+#   MAX_LEN         optional, the longest input libFuzzer makes (default 16384)
 #
 # Fails (FATAL_ERROR) on any crash, sanitizer report, leak, timeout or OOM.
 
-foreach(var FUZZER DICT SEEDS REGRESSIONS SOURCE_DIR WORK_DIR MAX_TOTAL_TIME)
+foreach(var FUZZER DICT SEEDS REGRESSIONS WORK_DIR MAX_TOTAL_TIME)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "run_fuzzer.cmake: -D${var}=... is required")
   endif()
 endforeach()
+
+if(NOT DEFINED MAX_LEN)
+  set(MAX_LEN 16384)
+endif()
+get_filename_component(fuzzer_name "${FUZZER}" NAME)
 
 set(limits -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048)
 set(artifacts "${WORK_DIR}/artifacts")
@@ -72,9 +78,17 @@ endif()
 set(corpus "${WORK_DIR}/corpus")
 file(MAKE_DIRECTORY "${corpus}")
 file(GLOB seeds LIST_DIRECTORIES false "${SEEDS}/*")
-file(GLOB_RECURSE policies LIST_DIRECTORIES false
-     "${SOURCE_DIR}/examples/*.policy" "${SOURCE_DIR}/policies/*.policy")
-foreach(seed IN LISTS seeds policies)
+list(FILTER seeds EXCLUDE REGEX "/(README[^/]*|\\.[^/]*)$")
+set(policies "")
+if(DEFINED SOURCE_DIR)
+  file(GLOB_RECURSE policies LIST_DIRECTORIES false
+       "${SOURCE_DIR}/examples/*.policy" "${SOURCE_DIR}/policies/*.policy")
+endif()
+foreach(seed IN LISTS seeds)
+  get_filename_component(name "${seed}" NAME)
+  file(COPY_FILE "${seed}" "${corpus}/seed_${name}" ONLY_IF_DIFFERENT)
+endforeach()
+foreach(seed IN LISTS policies)
   # Flatten paths into unique names: examples/a/b.policy -> examples_a_b.policy
   file(RELATIVE_PATH rel "${SOURCE_DIR}" "${seed}")
   string(REGEX REPLACE "[/\\\\]" "_" name "${rel}")
@@ -84,10 +98,10 @@ endforeach()
 message(STATUS "fuzzing for ${MAX_TOTAL_TIME} s; corpus ${corpus}; crashes go to ${artifacts}")
 execute_process(
   COMMAND "${FUZZER}" ${limits} -max_total_time=${MAX_TOTAL_TIME} -dict=${DICT}
-          -max_len=16384 -print_final_stats=1 -artifact_prefix=${artifacts}/ "${corpus}"
+          -max_len=${MAX_LEN} -print_final_stats=1 -artifact_prefix=${artifacts}/ "${corpus}"
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "fuzz_policy_parser found a crash, leak, timeout or OOM (exit ${rc}); "
+  message(FATAL_ERROR "${fuzzer_name} found a crash, leak, timeout or OOM (exit ${rc}); "
                       "the input is in ${artifacts}/. Minimise it with "
                       "`${FUZZER} -minimize_crash=1 -runs=10000 <file>` and add it to tests/fuzz/regressions/")
 endif()

@@ -24,6 +24,7 @@
 
 #include "runtime/http/client.hpp"
 #include "runtime/http/server.hpp"
+#include "tests/support/raw_connection.hpp"
 
 namespace portcullis::runtime::http {
 namespace {
@@ -34,75 +35,7 @@ using nlohmann::json;
 // A generous bound for "eventually": only reached when something is broken.
 constexpr auto kEventually = 15s;
 
-// A blocking POSIX socket to 127.0.0.1, for what a well-behaved client
-// cannot send: garbage, partial headers.
-class RawConnection {
- public:
-  explicit RawConnection(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0) return;
-    timeval tv{};
-    tv.tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kEventually).count();
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-      connect_errno_ = errno;
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const { return fd_ >= 0; }
-  int connect_errno() const { return connect_errno_; }
-
-  bool send_all(std::string_view data) {
-    while (!data.empty()) {
-      const auto n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  // Reads until the peer closes the connection (true) or the receive
-  // time-out / another error hits first (false). What arrived is in `out`.
-  bool read_until_closed(std::string& out) {
-    char buf[4096];
-    for (;;) {
-      const auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) {
-        out.append(buf, static_cast<std::size_t>(n));
-        continue;
-      }
-      if (n == 0) return true;
-      return errno == ECONNRESET;  // a reset is a close too; EAGAIN is the time-out
-    }
-  }
-
-  // Reads until `marker` has arrived; false on close, error or time-out.
-  bool read_until(std::string_view marker, std::string& out) {
-    char buf[4096];
-    while (out.find(marker) == std::string::npos) {
-      const auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
- private:
-  int fd_ = -1;
-  int connect_errno_ = 0;
-};
+using portcullis::testing::RawConnection;
 
 bool connection_refused(std::uint16_t port) {
   RawConnection c(port);

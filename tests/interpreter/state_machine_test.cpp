@@ -309,6 +309,32 @@ TEST(StateMachine, ExpiryRemovesTheGroups) {
   for (const auto& m : s.memberships) EXPECT_EQ(m.state, Membership::State::removed);
 }
 
+TEST(StateMachine, TheRequesterIsWarnedBeforeTheExpiry) {
+  RequestState s = submitted(approval_plan({plan_step({"owner@x.com"})}));
+  Transition approved = step(s, ApproveEvent{"owner@x.com"}, ctx(kNow));
+  std::vector<Effect> all;
+  s = settle(std::move(approved), ctx(kNow), &all);
+  ASSERT_EQ(s.status, Status::active);
+  // A quarter of the 6 hours granted: the warning falls 90 minutes ahead.
+  std::optional<Time> warn_at;
+  for (const auto& e : all) {
+    if (const auto* timer = std::get_if<ScheduleTimerEffect>(&e); timer && timer->kind == TimerKind::expiry_warning) {
+      warn_at = timer->at;
+    }
+  }
+  ASSERT_TRUE(warn_at);
+  EXPECT_EQ(*warn_at, kNow + 6 * kHour - 90 * 60);
+  const Transition warned = step(s, TimerEvent{TimerKind::expiry_warning, 0}, ctx(*warn_at));
+  EXPECT_EQ(warned.state.status, Status::active);
+  const auto notes = effects_of<NotifyEffect>(warned);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].to, Strings{kRequester});
+  EXPECT_NE(notes[0].message.find("renewal"), std::string::npos) << notes[0].message;
+  // Once the grant has ended, a late warning does nothing.
+  s = apply(s, TimerEvent{TimerKind::expire, 0}, kNow + 6 * kHour);
+  EXPECT_TRUE(step(s, TimerEvent{TimerKind::expiry_warning, 0}, ctx(kNow + 6 * kHour)).ignored);
+}
+
 TEST(StateMachine, ExpiryKeepsAGroupAnotherGrantStillNeeds) {
   RequestState s = submitted(approval_plan({plan_step({"owner@x.com"})}));
   s = apply(s, ApproveEvent{"owner@x.com"}, kNow);

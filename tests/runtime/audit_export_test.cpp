@@ -78,6 +78,15 @@ std::vector<audit::Entry> revoked_entries() {
   });
 }
 
+// Arguments for exporting one request (batch fields left at their defaults).
+AuditExportArgs one_request(std::string db, std::string request_id, AuditExportArgs::Format format) {
+  AuditExportArgs args;
+  args.db = std::move(db);
+  args.request_id = std::move(request_id);
+  args.format = format;
+  return args;
+}
+
 TEST(AuditExport, FormatsTimesAsIso8601Utc) {
   EXPECT_EQ(iso8601_utc(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(iso8601_utc(kT0), "2023-11-14T22:13:20Z");
@@ -349,7 +358,7 @@ TEST(AuditExport, ExportsACommittedLifecycleAsJson) {
   if (::testing::Test::HasFatalFailure()) return;
 
   std::ostringstream out, err;
-  ASSERT_EQ(run_audit_export({db.path(), "req-7", AuditExportArgs::Format::json}, out, err), 0) << err.str();
+  ASSERT_EQ(run_audit_export(one_request(db.path(), "req-7", AuditExportArgs::Format::json), out, err), 0) << err.str();
   EXPECT_EQ(err.str(), "");
   const Json x = Json::parse(out.str());
   EXPECT_EQ(x["status"], "revoked");
@@ -385,7 +394,7 @@ TEST(AuditExport, ExportsACommittedLifecycleAsMarkdown) {
   if (::testing::Test::HasFatalFailure()) return;
 
   std::ostringstream out, err;
-  ASSERT_EQ(run_audit_export({db.path(), "req-7", AuditExportArgs::Format::markdown}, out, err), 0) << err.str();
+  ASSERT_EQ(run_audit_export(one_request(db.path(), "req-7", AuditExportArgs::Format::markdown), out, err), 0) << err.str();
   const std::string md = out.str();
   for (const char* expected :
        {"# Access request req-7: evidence", "sam@acme.com", "dana@acme.com", "a@acme.com<br>b@acme.com",
@@ -401,7 +410,7 @@ TEST(AuditExport, AnUnknownRequestExitsOneNamingTheRequestAndTheDatabase) {
   write_lifecycle(db.path());
   if (::testing::Test::HasFatalFailure()) return;
   std::ostringstream out, err;
-  EXPECT_EQ(run_audit_export({db.path(), "req-nope", AuditExportArgs::Format::json}, out, err), 1);
+  EXPECT_EQ(run_audit_export(one_request(db.path(), "req-nope", AuditExportArgs::Format::json), out, err), 1);
   EXPECT_EQ(out.str(), "");
   EXPECT_NE(err.str().find("req-nope"), std::string::npos) << err.str();
   EXPECT_NE(err.str().find(db.path()), std::string::npos) << err.str();
@@ -410,18 +419,18 @@ TEST(AuditExport, AnUnknownRequestExitsOneNamingTheRequestAndTheDatabase) {
 TEST(AuditExport, AMissingOrForeignFileExitsTwoNamingThePathAndCreatesNothing) {
   TempDb db;
   std::ostringstream out, err;
-  EXPECT_EQ(run_audit_export({db.path(), "req-7", AuditExportArgs::Format::json}, out, err), 2);
+  EXPECT_EQ(run_audit_export(one_request(db.path(), "req-7", AuditExportArgs::Format::json), out, err), 2);
   EXPECT_NE(err.str().find(db.path()), std::string::npos) << err.str();
   EXPECT_FALSE(std::filesystem::exists(db.path())) << "a read-only export must not create the file";
 
   { std::ofstream(db.path()) << "not a database at all, just some text that is long enough"; }
   std::ostringstream out2, err2;
-  EXPECT_EQ(run_audit_export({db.path(), "req-7", AuditExportArgs::Format::markdown}, out2, err2), 2);
+  EXPECT_EQ(run_audit_export(one_request(db.path(), "req-7", AuditExportArgs::Format::markdown), out2, err2), 2);
   EXPECT_NE(err2.str().find(db.path()), std::string::npos) << err2.str();
 
   std::ostringstream out3, err3;
-  EXPECT_EQ(run_audit_export({"", "req-7", AuditExportArgs::Format::json}, out3, err3), 2);
-  EXPECT_EQ(run_audit_export({db.path(), "", AuditExportArgs::Format::json}, out3, err3), 2);
+  EXPECT_EQ(run_audit_export(one_request("", "req-7", AuditExportArgs::Format::json), out3, err3), 2);
+  EXPECT_EQ(run_audit_export(one_request(db.path(), "", AuditExportArgs::Format::json), out3, err3), 2);
 }
 
 }  // namespace

@@ -580,6 +580,42 @@ TEST(SqliteStore, OutboxClaimsAreLeasedAndACrashedExecutorsLeaseExpires) {
   EXPECT_EQ(store->finish_outbox(12345, "exec-c", {}, 1).error().code, ErrorCode::not_found);
 }
 
+TEST(SqliteStore, ACommitMarksTheOutboxRowsItFinishesInTheSameTransaction) {
+  TempDb tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->commit(create("req-1", 1000)).ok());  // two outbox rows
+  auto claimed = store->claim_outbox("exec-a", 1000, 30, 10);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 2u);
+  auto state = store->get("req-1");
+  ASSERT_TRUE(state.ok());
+
+  // A failing commit (a version conflict) marks nothing.
+  Commit stale = approve(*state, 1010);
+  stale.expected_version = 7;
+  stale.state.version = 8;
+  stale.finish_outbox.push_back(OutboxFinish{(*claimed)[0].id, "exec-a", {OutboxOutcome::Kind::done, "", 0}});
+  ASSERT_EQ(store->commit(stale).error().code, ErrorCode::conflict);
+  EXPECT_EQ(store->pending_outbox(10)->size(), 2u);
+
+  // The result and the row's completion land together; a row leased to
+  // someone else is left alone without failing the commit.
+  Commit c = approve(*state, 1010);
+  c.finish_outbox.push_back(OutboxFinish{(*claimed)[0].id, "exec-a", {OutboxOutcome::Kind::done, "", 0}});
+  c.finish_outbox.push_back(OutboxFinish{(*claimed)[1].id, "exec-b", {OutboxOutcome::Kind::done, "", 0}});
+  ASSERT_TRUE(store->commit(c).ok());
+  auto pending = store->pending_outbox(10);
+  ASSERT_TRUE(pending.ok());
+  std::vector<std::string> keys;
+  for (const auto& row : *pending) keys.push_back(row.idempotency_key);
+  // The first row is done; the second (not exec-b's) and the new one wait.
+  EXPECT_EQ(keys, (std::vector<std::string>{"req-1/1/1", "req-1/2/0"}));
+  // Marking it alone afterwards is a conflict, as for any finished row.
+  EXPECT_EQ(store->finish_outbox((*claimed)[0].id, "exec-a", {OutboxOutcome::Kind::done, "", 0}, 1011).error().code,
+            ErrorCode::conflict);
+}
+
 // ---- timers ---------------------------------------------------------------------------
 
 TEST(SqliteStore, TimersAreRowsWithTheNextDeadlineRebuiltAtStart) {

@@ -1,5 +1,7 @@
 // `portcullis audit verify --db PATH`: recompute the evidence hash chain.
-// `portcullis audit export --db PATH --request ID`: one request's evidence.
+// `portcullis audit export --db PATH --request ID`: one request's evidence;
+// `portcullis audit export --db PATH --sample N --out DIR`: a sample of
+// closed requests, one file each, and an index.
 
 #include <iostream>
 
@@ -32,19 +34,35 @@ void add_audit_command(CLI::App& app, int& exit_code) {
 
   auto export_args = std::make_shared<runtime::AuditExportArgs>();
   auto export_format = std::make_shared<std::string>("json");
-  auto* exporter = audit->add_subcommand("export", "Print the whole evidence chain of one request");
+  auto* exporter = audit->add_subcommand("export", "Print the whole evidence chain of one request, or of a sample");
   exporter->description(
       "Print everything the database holds about one request: who asked, when, for what and why, the plan, who\n"
       "approved each step and when, each group membership change, refusals, how it ended, and every audit entry\n"
       "with its hash, checked against the chain. The database is opened read-only.\n"
-      "Exit status: 0 exported, 1 no such request, 2 usage error or unreadable database.");
+      "--format html writes one self-contained page (no script, no external resource) an auditor can open or print.\n"
+      "Batch mode: --sample N --out DIR writes up to N closed requests (expired, revoked, denied, cancelled,\n"
+      "failed; the most recently closed of each outcome in turn) into DIR, one file each, plus DIR/index.<ext>\n"
+      "linking them. DIR must be new or empty unless --force.\n"
+      "Exit status: 0 exported, 1 no such request, 2 usage error, unreadable database or unusable DIR.");
   exporter->add_option("--db", export_args->db, "The daemon's SQLite database")->required();
-  exporter->add_option("--request", export_args->request_id, "The request id")->required();
-  exporter->add_option("--format", *export_format, "Output format: json or markdown")
-      ->check(CLI::IsMember({"json", "markdown"}));
+  auto* request = exporter->add_option("--request", export_args->request_id, "The request id");
+  auto* sample = exporter->add_option("--sample", export_args->sample,
+                                      "Batch mode: export up to N closed requests (with --out)")
+                     ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  auto* out_dir = exporter->add_option("--out", export_args->out_dir,
+                                       "Batch mode: the directory to write (created if missing; must be empty)");
+  exporter->add_flag("--force", export_args->force,
+                     "Batch mode: write into a non-empty --out directory, replacing files of the same name");
+  request->excludes(sample)->excludes(out_dir);
+  sample->needs(out_dir);
+  out_dir->needs(sample);
+  exporter->add_option("--format", *export_format, "Output format: json, markdown or html")
+      ->check(CLI::IsMember({"json", "markdown", "html"}));
   exporter->callback([export_args, export_format, &exit_code] {
-    export_args->format = *export_format == "markdown" ? runtime::AuditExportArgs::Format::markdown
-                                                       : runtime::AuditExportArgs::Format::json;
+    using Format = runtime::AuditExportArgs::Format;
+    export_args->format = *export_format == "markdown" ? Format::markdown
+                          : *export_format == "html"   ? Format::html
+                                                       : Format::json;
     exit_code = runtime::run_audit_export(*export_args, std::cout, std::cerr);
   });
 }

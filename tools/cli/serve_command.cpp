@@ -64,8 +64,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   auto* serve = app.add_subcommand("serve", "Run the daemon: take access requests and carry them out");
   serve->description(
       "Run the daemon: the HTTP API under /v1, the timers (expiry, reminders, escalations) and the effect\n"
-      "executor. State lives in one SQLite database (WAL); the sandbox connectors keep their data in the same\n"
-      "file. Stops gracefully on SIGTERM or SIGINT. See docs/api.md and docs/storage.md.\n"
+      "executor. State lives in one SQLite database (WAL); the sandbox connectors keep their data in a file\n"
+      "next to it (DB-sandbox). Stops gracefully on SIGTERM or SIGINT. See docs/api.md and docs/storage.md.\n"
       "Exit status: 0 stopped cleanly, 1 the policy or a configuration file is invalid, 2 usage or I/O error.");
   serve->add_option("--policy", args->daemon.policy_path, "The policy file (its imports are followed)")->required();
   serve->add_option("--db", args->daemon.db_path, "The SQLite database (created when absent)")->required();
