@@ -298,5 +298,35 @@ TEST_F(ConnectorsEndToEnd, APartialFailureIsRetriedForTheFailedGroupOnly) {
   EXPECT_EQ(okta.server().received("PUT", "/api/v1/groups/").size(), 1u);
 }
 
+TEST_F(ConnectorsEndToEnd, AJiraTransitionBySomeoneNotEligibleIsRefusedAndCommented) {
+  const std::string key = jira.create_issue({{"summary", "AWS admin"},
+                                             {"reporter", {{"accountId", "acc-alice"}}},
+                                             {"customfield_app", "aws"},
+                                             {"customfield_role", "admin"}});
+  const std::string created = jira.issue_created_webhook(key, "acc-alice");
+  auto filed = post("/webhooks/jira", created, {{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, created)}});
+  ASSERT_TRUE(filed);
+  ASSERT_EQ(filed->status, 201) << filed->body;
+  const std::string id = Json::parse(filed->body)["request_id"].get<std::string>();
+
+  // Alice moves her own issue to Approved: nobody approves their own request.
+  const std::string moved = jira.issue_updated_webhook(key, "Approved", "acc-alice");
+  auto refused = post("/webhooks/jira", moved, {{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, moved)}});
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->status, 200) << refused->body;
+  EXPECT_TRUE(Json::parse(refused->body).contains("refused")) << refused->body;
+  EXPECT_EQ(daemon->engine().get(id)->status, interpreter::Status::awaiting_approval);
+  ASSERT_TRUE(eventually([&] { return contains(jira.comment_texts(key), "refused the approval by alice@acme.com"); }));
+
+  // Mike, her manager, may: the same kind of delivery from him approves.
+  const std::string approved = jira.issue_updated_webhook(key, "Approved", "acc-mike");
+  auto applied = post("/webhooks/jira", approved, {{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, approved)}});
+  ASSERT_TRUE(applied);
+  ASSERT_EQ(applied->status, 200) << applied->body;
+  auto active = daemon->engine().wait_for(id, {interpreter::Status::active}, std::chrono::seconds(20));
+  ASSERT_TRUE(active) << active.error().message;
+  EXPECT_EQ(active->status, interpreter::Status::active);
+}
+
 }  // namespace
 }  // namespace portcullis::runtime
