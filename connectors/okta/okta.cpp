@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "connectors/auth/crypto.hpp"
+#include "connectors/http/membership_provider.hpp"
 #include "connectors/http/outbound.hpp"
 
 namespace portcullis::connectors {
@@ -124,40 +125,14 @@ std::string path_and_query(std::string_view url) {
   return std::string(url.substr(slash));
 }
 
-class OktaProvider final : public GroupProvider {
+class OktaProvider final : public MembershipProvider {
  public:
   OktaProvider(OktaConfig config, std::shared_ptr<Outbound> outbound)
-      : config_(std::move(config)), outbound_(std::move(outbound)) {
+      : MembershipProvider(config.name), config_(std::move(config)), outbound_(std::move(outbound)) {
     token_url_ = config_.url + "/oauth2/v1/token";
     const auto scheme = config_.url.find("://");
     const auto slash = config_.url.find('/', scheme + 3);
     if (slash != std::string::npos) base_path_ = config_.url.substr(slash);
-  }
-
-  Outcome add_member(const std::string& group, const std::string& user, const std::string&) override {
-    return guarded("cannot add " + user + " to group \"" + group + "\"",
-                   [&](const std::string& what) { return change(true, group, user, what); });
-  }
-
-  Outcome remove_member(const std::string& group, const std::string& user, const std::string&) override {
-    return guarded("cannot remove " + user + " from group \"" + group + "\"",
-                   [&](const std::string& what) { return change(false, group, user, what); });
-  }
-
-  std::vector<std::string> members(const std::string& group, Outcome& outcome) override {
-    std::vector<std::string> out;
-    outcome = guarded("cannot list the members of group \"" + group + "\"",
-                      [&](const std::string& what) { return list_members(group, what, out); });
-    if (!outcome.ok()) out.clear();
-    return out;
-  }
-
-  std::string find_user(const std::string& email, Outcome& outcome) override {
-    std::string id;
-    outcome = guarded("cannot find user " + email,
-                      [&](const std::string& what) { return resolve_user(email, what, false, id); });
-    if (!outcome.ok()) id.clear();
-    return id;
   }
 
  private:
@@ -167,21 +142,6 @@ class OktaProvider final : public GroupProvider {
   };
 
   bool oauth() const { return config_.token.empty(); }
-
-  std::string prefix(const std::string& what) const { return config_.name + ": " + what + ": "; }
-
-  // Nothing may escape a GroupProvider call; whatever a helper throws
-  // (allocation, a JSON surprise) becomes a transient failure here.
-  template <class F>
-  Outcome guarded(const std::string& what, F&& body) {
-    try {
-      return body(what);
-    } catch (const std::exception& e) {
-      return Outcome::transient_failure(prefix(what) + "internal error: " + e.what());
-    } catch (...) {
-      return Outcome::transient_failure(prefix(what) + "internal error");
-    }
-  }
 
   // Belt and braces: no secret may reach a message, whatever the server
   // chose to echo.
@@ -395,7 +355,11 @@ class OktaProvider final : public GroupProvider {
     return target;
   }
 
-  Outcome change(bool add, const std::string& group, const std::string& user, const std::string& what) {
+  Outcome lookup_user(const std::string& email, const std::string& what, std::string& id) override {
+    return resolve_user(email, what, false, id);
+  }
+
+  Outcome change(bool add, const std::string& group, const std::string& user, const std::string& what) override {
     std::string group_id;
     std::string user_id;
     Outcome found = resolve_group(group, what, false, group_id);
@@ -430,7 +394,7 @@ class OktaProvider final : public GroupProvider {
     }
   }
 
-  Outcome list_members(const std::string& group, const std::string& what, std::vector<std::string>& out) {
+  Outcome list_members(const std::string& group, const std::string& what, std::vector<std::string>& out) override {
     std::string group_id;
     Outcome found = resolve_group(group, what, false, group_id);
     if (!found.ok()) return found;

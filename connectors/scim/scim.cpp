@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "connectors/http/membership_provider.hpp"
 #include "connectors/http/outbound.hpp"
 
 namespace portcullis::connectors {
@@ -50,36 +51,10 @@ std::string filter_literal(std::string_view text) {
 
 bool iequals(std::string_view a, std::string_view b) { return http::header_equals(a, b); }
 
-class ScimProvider final : public GroupProvider {
+class ScimProvider final : public MembershipProvider {
  public:
   ScimProvider(ScimConfig config, std::shared_ptr<Outbound> outbound)
-      : config_(std::move(config)), outbound_(std::move(outbound)) {}
-
-  Outcome add_member(const std::string& group, const std::string& user, const std::string&) override {
-    return guarded("cannot add " + user + " to group \"" + group + "\"",
-                   [&](const std::string& what) { return change(true, group, user, what); });
-  }
-
-  Outcome remove_member(const std::string& group, const std::string& user, const std::string&) override {
-    return guarded("cannot remove " + user + " from group \"" + group + "\"",
-                   [&](const std::string& what) { return change(false, group, user, what); });
-  }
-
-  std::vector<std::string> members(const std::string& group, Outcome& outcome) override {
-    std::vector<std::string> out;
-    outcome = guarded("cannot list the members of group \"" + group + "\"",
-                      [&](const std::string& what) { return list_members(group, what, out); });
-    if (!outcome.ok()) out.clear();
-    return out;
-  }
-
-  std::string find_user(const std::string& email, Outcome& outcome) override {
-    std::string id;
-    outcome = guarded("cannot find user " + email,
-                      [&](const std::string& what) { return resolve_user(email, what, false, id); });
-    if (!outcome.ok()) id.clear();
-    return id;
-  }
+      : MembershipProvider(config.name), config_(std::move(config)), outbound_(std::move(outbound)) {}
 
  private:
   struct Reply {
@@ -87,18 +62,6 @@ class ScimProvider final : public GroupProvider {
     http::Response response;
   };
 
-  std::string prefix(const std::string& what) const { return config_.name + ": " + what + ": "; }
-
-  template <class F>
-  Outcome guarded(const std::string& what, F&& body) {
-    try {
-      return body(what);
-    } catch (const std::exception& e) {
-      return Outcome::transient_failure(prefix(what) + "internal error: " + e.what());
-    } catch (...) {
-      return Outcome::transient_failure(prefix(what) + "internal error");
-    }
-  }
 
   std::string redact(std::string message) const {
     for (auto at = message.find(config_.token); at != std::string::npos; at = message.find(config_.token, at)) {
@@ -246,7 +209,11 @@ class ScimProvider final : public GroupProvider {
     return json{{"schemas", json::array({kPatchOp})}, {"Operations", json::array({operation})}}.dump();
   }
 
-  Outcome change(bool add, const std::string& group, const std::string& user, const std::string& what) {
+  Outcome lookup_user(const std::string& email, const std::string& what, std::string& id) override {
+    return resolve_user(email, what, false, id);
+  }
+
+  Outcome change(bool add, const std::string& group, const std::string& user, const std::string& what) override {
     std::string group_id;
     std::string user_id;
     Outcome found = resolve_group(group, what, false, group_id);
@@ -312,7 +279,7 @@ class ScimProvider final : public GroupProvider {
     return Outcome::success();
   }
 
-  Outcome list_members(const std::string& group, const std::string& what, std::vector<std::string>& out) {
+  Outcome list_members(const std::string& group, const std::string& what, std::vector<std::string>& out) override {
     std::string group_id;
     Outcome found = resolve_group(group, what, false, group_id);
     if (!found.ok()) return found;
