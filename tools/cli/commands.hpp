@@ -32,5 +32,7 @@ void add_client_commands(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
 // `demo`: the daemon in-process on the acme example, driven by a script.
 void add_demo_command(CLI::App& app, int& exit_code);
+// `analyze`: diagnostics over a history of access tickets (tools/analyze/).
+void add_analyze_command(CLI::App& app, int& exit_code);
 
 }  // namespace portcullis::cli

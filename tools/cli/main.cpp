@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   portcullis::cli::add_client_commands(app, exit_code);
   portcullis::cli::add_serve_command(app, exit_code);
   portcullis::cli::add_demo_command(app, exit_code);
+  portcullis::cli::add_analyze_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
