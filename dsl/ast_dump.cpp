@@ -99,8 +99,12 @@ class Dumper {
       case ast::Approver::Kind::pool: out += "pool"; break;
       case ast::Approver::Kind::deny: out += "deny"; break;
     }
-    out += " " + atom(a.name);
-    for (const auto& p : a.people) out += " " + str(p);
+    out += ' ';
+    out += atom(a.name);
+    for (const auto& p : a.people) {
+      out += ' ';
+      out += str(p);
+    }
     return out + ")";
   }
 
@@ -111,7 +115,8 @@ class Dumper {
       for (const auto& s : b.steps) {
         out += " (step ";
         out += s.quorum ? std::to_string(s.quorum->value) : std::string("-");
-        out += " " + approver(s.approver) + ")";
+        out += ' ';
+        out += approver(s.approver) + ")";
       }
       if (b.when) out += " (when " + atom(condition_meaning(b.when->text)) + ")";
       out += ")";
