@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/chromium.hpp"
 #include "run_cli.hpp"
 #include "runtime/codec.hpp"
 #include "runtime/sqlite_store.hpp"
@@ -37,33 +38,6 @@ const std::string kHostile = "<script>document.body.setAttribute('data-pwned','1
 const std::string kHostileId = "req_hostile";
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string chromium_path() {
-  const char* env = std::getenv("PORTCULLIS_CHROMIUM");
-  return env && *env ? env : "/usr/bin/chromium";
-}
-
-std::string quote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// The DOM Chromium builds for `file`, after parsing, styling and running
-// whatever the page would run (nothing, if it is right).
-std::string dump_dom(const std::string& file, const std::string& profile_dir) {
-  const std::string command = "timeout 60 " + quote(chromium_path()) +
-                              " --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions"
-                              " --user-data-dir=" + quote(profile_dir) + " --dump-dom " +
-                              quote("file://" + file) + " 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe) return {};
-  std::string out;
-  std::array<char, 8192> buffer;
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) out.append(buffer.data(), n);
-  return out;
-}
 
 // One closed request, submitted and closed in one commit.
 void add_closed(rt::Store& store, const std::string& id, ip::Status status, rt::Time closed_at,
@@ -136,7 +110,7 @@ class AuditHtml : public ::testing::Test {
     ASSERT_EQ(setup_error_, nullptr) << *setup_error_;
     ASSERT_TRUE(fs::exists(chromium_path()))
         << "Chromium is not installed at " << chromium_path()
-        << ": run scripts/install-deps.sh (it installs the Debian package `chromium`), or set PORTCULLIS_CHROMIUM";
+        << kChromiumMissingHelp;
   }
 
   static TempDir* dir_;

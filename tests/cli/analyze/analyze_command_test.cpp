@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/chromium.hpp"
 #include "fixtures.hpp"
 #include "run_cli.hpp"
 
@@ -23,31 +24,6 @@ namespace portcullis::testing {
 namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string chromium_path() {
-  const char* env = std::getenv("PORTCULLIS_CHROMIUM");
-  return env && *env ? env : "/usr/bin/chromium";
-}
-
-std::string quote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string dump_dom(const std::string& file, const std::string& profile_dir) {
-  const std::string command = "timeout 60 " + quote(chromium_path()) +
-                              " --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions"
-                              " --user-data-dir=" + quote(profile_dir) + " --dump-dom " +
-                              quote("file://" + file) + " 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe) return {};
-  std::string out;
-  std::array<char, 8192> buffer;
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) out.append(buffer.data(), n);
-  return out;
-}
 
 std::size_t count(const std::string& text, const std::string& part) {
   std::size_t n = 0;
@@ -93,7 +69,7 @@ TEST(AnalyzeCommand, BadInputIsAUsageErrorNamingFileLineAndColumn) {
 TEST(AnalyzeCommand, HtmlReportRendersChartsAndFiguresInChromium) {
   ASSERT_TRUE(std::filesystem::exists(chromium_path()))
       << "Chromium is not installed at " << chromium_path()
-      << ": run scripts/install-deps.sh (it installs the Debian package `chromium`), or set PORTCULLIS_CHROMIUM";
+      << kChromiumMissingHelp;
   TempDir dir;
   // A hostile app name must come out as text.
   std::string history = fixture_csv();
