@@ -73,6 +73,39 @@ http::Response FakeServer::dispatch(const http::Request& request) {
   return handler_(request);
 }
 
+std::string lower(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+std::string percent_decode(std::string_view text) {
+  const auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+std::string query_value(const http::Request& request, const std::string& key) {
+  for (const auto& [k, v] : http::parse_query(request.query())) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
 http::Response json_response(int status, const std::string& body, std::vector<http::Header> headers) {
   http::Response response;
   response.status = status;

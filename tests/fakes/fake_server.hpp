@@ -70,6 +70,15 @@ class FakeServer {
   std::unique_ptr<http::Server> server_;
 };
 
+// What every fake needs to read a request the way its API does.
+// ASCII lower case (emails, names compared without case).
+std::string lower(std::string text);
+// Percent-decodes a path segment. Unlike a query value, '+' stays '+'; a
+// '%' not followed by two hex digits is kept as it is.
+std::string percent_decode(std::string_view text);
+// The first value of a query parameter, decoded; empty when absent.
+std::string query_value(const http::Request& request, const std::string& key);
+
 // A JSON response with that status.
 http::Response json_response(int status, const std::string& body, std::vector<http::Header> headers = {});
 

@@ -13,21 +13,6 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 1])) != 0 &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2])) != 0) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 std::vector<std::string> segments_of(std::string_view path) {
   std::vector<std::string> out;
   std::size_t start = 1;
@@ -37,18 +22,6 @@ std::vector<std::string> segments_of(std::string_view path) {
     start = end + 1;
   }
   return out;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string query_value(const http::Request& request, const std::string& key) {
-  for (auto& [k, v] : http::parse_query(request.query())) {
-    if (k == key) return v;
-  }
-  return {};
 }
 
 // "PREFIX 'it''s'" -> "it's"; nullopt when the filter has another shape.

@@ -17,30 +17,6 @@ std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string lower(std::string text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return text;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      int value = 0;
-      auto [ptr, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
-      if (ec == std::errc() && ptr == text.data() + i + 3) {
-        out.push_back(static_cast<char>(value));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(text[i]);
-  }
-  return out;
-}
-
 std::vector<std::string> segments(std::string_view path) {
   std::vector<std::string> out;
   while (!path.empty()) {
@@ -95,13 +71,6 @@ bool verify_rs256(std::string_view jwt, const std::string& public_key_pem) {
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(key);
   return ok;
-}
-
-std::string query_value(const http::Request& request, const std::string& key) {
-  for (const auto& [k, v] : http::parse_query(request.query())) {
-    if (k == key) return v;
-  }
-  return {};
 }
 
 http::Response okta_error(int status, const std::string& code, const std::string& summary,

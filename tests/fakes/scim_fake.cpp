@@ -13,30 +13,6 @@ constexpr const char* kListResponse = "urn:ietf:params:scim:api:messages:2.0:Lis
 constexpr const char* kPatchOp = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 constexpr std::string_view kPrefix = "/scim/v2";
 
-std::string lower(std::string text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return text;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      int value = 0;
-      auto [ptr, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
-      if (ec == std::errc() && ptr == text.data() + i + 3) {
-        out.push_back(static_cast<char>(value));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(text[i]);
-  }
-  return out;
-}
-
 http::Response scim_response(int status, const json& body, std::vector<http::Header> headers = {}) {
   http::Response response = json_response(status, body.dump(), std::move(headers));
   response.content_type = "application/scim+json";
@@ -48,13 +24,6 @@ http::Response scim_error(int status, const std::string& scim_type, const std::s
   json body = {{"schemas", {kError}}, {"status", std::to_string(status)}, {"detail", detail}};
   if (!scim_type.empty()) body["scimType"] = scim_type;
   return scim_response(status, body, std::move(headers));
-}
-
-std::string query_value(const http::Request& request, const std::string& key) {
-  for (const auto& [k, v] : http::parse_query(request.query())) {
-    if (k == key) return v;
-  }
-  return {};
 }
 
 std::int64_t parse_int(const std::string& text, std::int64_t fallback) {
