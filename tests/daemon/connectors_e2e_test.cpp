@@ -138,6 +138,28 @@ app aws "AWS" {
     return client.post(path, body, headers);
   }
 
+  // Posts a Jira webhook body signed with the webhook secret.
+  Result<http::Response> post_jira(const std::string& body, const std::string& delivery = {}) {
+    std::vector<http::Header> headers{{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, body)}};
+    if (!delivery.empty()) headers.push_back({"X-Atlassian-Webhook-Identifier", delivery});
+    return post("/webhooks/jira", body, headers);
+  }
+
+  // Alice files aws.admin in Jira. Sets `key` to the issue; returns the
+  // request's id, or empty (with a failure recorded) when it was not filed.
+  std::string file_aws_admin(std::string& key) {
+    key = jira.create_issue({{"summary", "AWS admin"},
+                             {"reporter", {{"accountId", "acc-alice"}}},
+                             {"customfield_app", "aws"},
+                             {"customfield_role", "admin"}});
+    auto filed = post_jira(jira.issue_created_webhook(key, "acc-alice"));
+    if (!filed || filed->status != 201) {
+      ADD_FAILURE() << "not filed: " << (filed ? filed->body : filed.error().message);
+      return {};
+    }
+    return Json::parse(filed->body)["request_id"].get<std::string>();
+  }
+
   fakes::OktaFake okta;
   fakes::GraphFake graph;
   fakes::JiraFake jira;
@@ -158,17 +180,13 @@ TEST_F(ConnectorsEndToEnd, FiledInJiraApprovedInSlackProvisionedAndRemovedAtExpi
                                              {"customfield_role", "admin"},
                                              {"customfield_duration", "2h"}});
   const std::string created = jira.issue_created_webhook(key, "acc-alice");
-  auto filed = post("/webhooks/jira", created,
-                    {{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, created)},
-                     {"X-Atlassian-Webhook-Identifier", "delivery-1"}});
+  auto filed = post_jira(created, "delivery-1");
   ASSERT_TRUE(filed) << filed.error().message;
   ASSERT_EQ(filed->status, 201) << filed->body;
   const std::string id = Json::parse(filed->body)["request_id"].get<std::string>();
 
   // Jira redelivers: acknowledged, not filed twice.
-  auto again = post("/webhooks/jira", created,
-                    {{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, created)},
-                     {"X-Atlassian-Webhook-Identifier", "delivery-1"}});
+  auto again = post_jira(created, "delivery-1");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 200);
   EXPECT_EQ(Json::parse(again->body).value("duplicate", false), true);
@@ -264,15 +282,9 @@ TEST_F(ConnectorsEndToEnd, APartialFailureIsRetriedForTheFailedGroupOnly) {
   graph.server().inject("POST", "/v1.0/groups/",
                         fakes::json_response(503, fakes::GraphFake::error_body("ServiceUnavailable", "try later"),
                                              {{"Retry-After", "7"}}));
-  const std::string key = jira.create_issue({{"summary", "AWS admin"},
-                                             {"reporter", {{"accountId", "acc-alice"}}},
-                                             {"customfield_app", "aws"},
-                                             {"customfield_role", "admin"}});
-  const std::string created = jira.issue_created_webhook(key, "acc-alice");
-  auto filed = post("/webhooks/jira", created, {{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, created)}});
-  ASSERT_TRUE(filed);
-  ASSERT_EQ(filed->status, 201) << filed->body;
-  const std::string id = Json::parse(filed->body)["request_id"].get<std::string>();
+  std::string key;
+  const std::string id = file_aws_admin(key);
+  ASSERT_FALSE(id.empty());
   ASSERT_TRUE(eventually([&] { return !slack.messages_in("#access-requests").empty(); }));
   const auto click = slack.click(slack.messages_in("#access-requests").front(), "approve", "U0MIKE");
   auto signed_click = fakes::SlackFake::signed_interaction(click, kSlackSecret, clock->now());
@@ -299,19 +311,13 @@ TEST_F(ConnectorsEndToEnd, APartialFailureIsRetriedForTheFailedGroupOnly) {
 }
 
 TEST_F(ConnectorsEndToEnd, AJiraTransitionBySomeoneNotEligibleIsRefusedAndCommented) {
-  const std::string key = jira.create_issue({{"summary", "AWS admin"},
-                                             {"reporter", {{"accountId", "acc-alice"}}},
-                                             {"customfield_app", "aws"},
-                                             {"customfield_role", "admin"}});
-  const std::string created = jira.issue_created_webhook(key, "acc-alice");
-  auto filed = post("/webhooks/jira", created, {{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, created)}});
-  ASSERT_TRUE(filed);
-  ASSERT_EQ(filed->status, 201) << filed->body;
-  const std::string id = Json::parse(filed->body)["request_id"].get<std::string>();
+  std::string key;
+  const std::string id = file_aws_admin(key);
+  ASSERT_FALSE(id.empty());
 
   // Alice moves her own issue to Approved: nobody approves their own request.
   const std::string moved = jira.issue_updated_webhook(key, "Approved", "acc-alice");
-  auto refused = post("/webhooks/jira", moved, {{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, moved)}});
+  auto refused = post_jira(moved);
   ASSERT_TRUE(refused);
   ASSERT_EQ(refused->status, 200) << refused->body;
   EXPECT_TRUE(Json::parse(refused->body).contains("refused")) << refused->body;
@@ -320,7 +326,7 @@ TEST_F(ConnectorsEndToEnd, AJiraTransitionBySomeoneNotEligibleIsRefusedAndCommen
 
   // Mike, her manager, may: the same kind of delivery from him approves.
   const std::string approved = jira.issue_updated_webhook(key, "Approved", "acc-mike");
-  auto applied = post("/webhooks/jira", approved, {{"X-Hub-Signature", fakes::JiraFake::sign(kJiraSecret, approved)}});
+  auto applied = post_jira(approved);
   ASSERT_TRUE(applied);
   ASSERT_EQ(applied->status, 200) << applied->body;
   auto active = daemon->engine().wait_for(id, {interpreter::Status::active}, std::chrono::seconds(20));
